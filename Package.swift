@@ -1,0 +1,70 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Broker",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "BrokerLog", targets: ["BrokerLog"]),
+        .library(name: "BrokerHTTP", targets: ["BrokerHTTP"]),
+        .executable(name: "broker", targets: ["broker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // System liblz4 (Debian: liblz4-dev), found through pkg-config.
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        // CRC-32C with the CPU's CRC instructions and a portable fallback.
+        .target(name: "CCRC32C"),
+        .target(
+            name: "BrokerLog",
+            dependencies: [
+                "CLZ4", "CCRC32C",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "BrokerJSON"),
+        .target(
+            name: "BrokerHTTP",
+            dependencies: [
+                "BrokerLog", "BrokerJSON",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "broker",
+            dependencies: [
+                "BrokerLog", "BrokerHTTP", "BrokerJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "BrokerLogTests", dependencies: ["BrokerLog", "CCRC32C"]),
+        .testTarget(
+            name: "BrokerHTTPTests",
+            dependencies: [
+                "BrokerHTTP", "BrokerLog", "BrokerJSON",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

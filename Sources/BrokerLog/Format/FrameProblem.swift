@@ -1,0 +1,57 @@
+/// What is wrong with a segment header or a record frame. Readers report it with the
+/// segment and byte offset where it was found (``LogError/corrupt(segment:offset:problem:)``).
+public enum FrameProblem: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Fewer bytes remain than the header or frame needs (a torn write, or a write in progress).
+    case short(needed: Int, available: Int)
+    case badMagic
+    case unsupportedVersion(UInt16)
+    case badHeaderFlags(UInt16)
+    case headerCRCMismatch(stored: UInt32, computed: UInt32)
+    case baseSeqMismatch(header: UInt64, fileName: UInt64)
+    case badBodyLength(UInt32)
+    case crcMismatch(stored: UInt32, computed: UInt32)
+    case badCodec(UInt8)
+    case badReserved(UInt8)
+    case badNameLength(Int)
+    case badName(String)
+    case badCompressedPayload(String)
+    case seqOutOfOrder(expected: UInt64, found: UInt64)
+    case badPrevSeq(seq: UInt64, prevSeq: UInt64)
+    /// A record's link to the previous record of its name points elsewhere than that record.
+    case brokenNameChain(seq: UInt64, expected: RecordLocation?, found: RecordLocation)
+
+    /// True for a frame cut short by the end of the file: the only problem a reader of a
+    /// live log treats as "no more records yet" rather than damage.
+    public var isShort: Bool {
+        if case .short = self { return true }
+        return false
+    }
+
+    public var description: String {
+        switch self {
+        case let .short(needed, available): "incomplete: needs \(needed) bytes, \(available) remain"
+        case .badMagic: "bad magic (not a Broker segment)"
+        case let .unsupportedVersion(v): "unsupported format version \(v)"
+        case let .badHeaderFlags(f): "unknown header flags 0x\(String(f, radix: 16))"
+        case let .headerCRCMismatch(s, c): "header CRC mismatch (stored \(hex(s)), computed \(hex(c)))"
+        case let .baseSeqMismatch(h, f): "header base seq \(h) does not match file name seq \(f)"
+        case let .badBodyLength(l): "implausible frame length \(l)"
+        case let .crcMismatch(s, c): "CRC mismatch (stored \(hex(s)), computed \(hex(c)))"
+        case let .badCodec(c): "unknown codec \(c)"
+        case let .badReserved(r): "reserved byte is \(r), not 0"
+        case let .badNameLength(n): "bad event name length \(n)"
+        case let .badName(why): "bad event name: \(why)"
+        case let .badCompressedPayload(why): "bad LZ4 payload: \(why)"
+        case let .seqOutOfOrder(e, f): "seq \(f) where \(e) was expected"
+        case let .badPrevSeq(s, p): "record \(s) links to previous seq \(p), not below it"
+        case let .brokenNameChain(s, e, f):
+            "record \(s) links to seq \(f.seq) at offset \(f.offset), but the previous record of its name is "
+                + (e.map { "seq \($0.seq) at offset \($0.offset)" } ?? "none")
+        }
+    }
+}
+
+private func hex(_ value: UInt32) -> String {
+    let digits = String(value, radix: 16, uppercase: true)
+    return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
+}

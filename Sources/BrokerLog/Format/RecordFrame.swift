@@ -1,0 +1,166 @@
+/// The record frame (SPEC.md 2.3): pure encoding and decoding, no I/O.
+public enum RecordFrame {
+    /// Length and CRC fields before the checksummed body.
+    public static let prefixSize = 8
+    /// seq, timestamp, prevSeq, prevOffset, codec, reserved, nameLength.
+    public static let fixedBodySize = 32
+    /// The largest body a frame may declare (and the largest uncompressed data).
+    public static let maxBodyLength = 1 << 30
+    /// The smallest valid body: fixed fields plus a one-byte name.
+    public static let minBodyLength = fixedBodySize + 1
+    /// The most a frame's prefix, fixed fields and name take: enough to read a
+    /// frame's header and name in one small read.
+    public static let maxHeadSize = prefixSize + fixedBodySize + EventName.maxBytes
+
+    /// The fields of one record before encoding.
+    struct Fields {
+        var seq: UInt64
+        var timestamp: Int64
+        var prevSeq: UInt64
+        var prevOffset: UInt32
+    }
+
+    /// Appends one frame to `output` and returns its size. With `compress`, the data is
+    /// stored LZ4-compressed when that makes the payload smaller; `scratch` is reused
+    /// working space so that encoding allocates nothing in the steady state.
+    static func encode(
+        _ fields: Fields, event: String, data: [UInt8], compress: Bool,
+        scratch: inout [UInt8], into output: inout [UInt8]
+    ) -> Int {
+        let start = output.count
+        var compressedSize: Int?
+        if compress, data.count > 8 {
+            compressedSize = data.withUnsafeBytes { LZ4Block.compress($0, into: &scratch) }
+            if let size = compressedSize, size + 4 >= data.count { compressedSize = nil }
+        }
+        var name = event
+        name.withUTF8 { nameBytes in
+            output.appendLE(UInt32(0))  // bodyLength, patched below
+            output.appendLE(UInt32(0))  // crc, patched below
+            output.appendLE(fields.seq)
+            output.appendLE(fields.timestamp)
+            output.appendLE(fields.prevSeq)
+            output.appendLE(fields.prevOffset)
+            output.append(compressedSize == nil ? Codec.raw.rawValue : Codec.lz4.rawValue)
+            output.append(0)
+            output.appendLE(UInt16(nameBytes.count))
+            output.append(contentsOf: nameBytes)
+        }
+        if let compressedSize {
+            output.appendLE(UInt32(data.count))
+            output.append(contentsOf: scratch[0..<compressedSize])
+        } else {
+            output.append(contentsOf: data)
+        }
+        let frameSize = output.count - start
+        output.withUnsafeMutableBytes { all in
+            let frame = UnsafeMutableRawBufferPointer(rebasing: all[start...])
+            frame.storeLE(UInt32(frameSize - prefixSize), at: 0)
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: frame[prefixSize...]))
+            frame.storeLE(crc, at: 4)
+        }
+        return frameSize
+    }
+
+    /// Parses and checks the frame at the start of `bytes` (rules 1 to 3 of SPEC.md 2.3;
+    /// the codec payload is checked by ``FrameView/data()``, seq order by the caller).
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(FrameProblem) -> FrameView {
+        guard bytes.count >= prefixSize else { throw .short(needed: prefixSize, available: bytes.count) }
+        let bodyLength = bytes.loadLE(UInt32.self, at: 0)
+        guard bodyLength >= minBodyLength, bodyLength <= maxBodyLength else { throw .badBodyLength(bodyLength) }
+        let frameSize = prefixSize + Int(bodyLength)
+        guard bytes.count >= frameSize else { throw .short(needed: frameSize, available: bytes.count) }
+        let frame = UnsafeRawBufferPointer(rebasing: bytes[0..<frameSize])
+        let stored = frame.loadLE(UInt32.self, at: 4)
+        let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: frame[prefixSize...]))
+        guard stored == computed else { throw .crcMismatch(stored: stored, computed: computed) }
+        return try FrameView(checkedFrame: frame)
+    }
+
+    /// Reads only the fixed fields of a frame whose CRC is not checked: for walking
+    /// the name chain, where each step is checked against what it must find instead.
+    static func peekHead(_ bytes: UnsafeRawBufferPointer) -> (seq: UInt64, prevSeq: UInt64, prevOffset: UInt32, timestamp: Int64, name: UnsafeRawBufferPointer)? {
+        guard bytes.count >= prefixSize + fixedBodySize else { return nil }
+        let nameLength = Int(bytes.loadLE(UInt16.self, at: 38))
+        guard nameLength >= 1, bytes.count >= 40 + nameLength else { return nil }
+        return (bytes.loadLE(UInt64.self, at: 8), bytes.loadLE(UInt64.self, at: 24),
+                bytes.loadLE(UInt32.self, at: 32), bytes.loadLE(Int64.self, at: 16),
+                UnsafeRawBufferPointer(rebasing: bytes[40..<(40 + nameLength)]))
+    }
+}
+
+/// A decoded frame: its fixed fields, with the name and payload still in the
+/// borrowed buffer it came from. Valid only while that buffer is.
+public struct FrameView {
+    public let seq: UInt64
+    public let timestamp: Int64
+    public let prevSeq: UInt64
+    public let prevOffset: UInt32
+    public let codec: Codec
+    /// The whole frame, prefix included.
+    public let bytes: UnsafeRawBufferPointer
+
+    public var frameSize: Int { bytes.count }
+    /// The name's UTF-8 bytes.
+    public var nameBytes: UnsafeRawBufferPointer {
+        let length = Int(bytes.loadLE(UInt16.self, at: 38))
+        return UnsafeRawBufferPointer(rebasing: bytes[40..<(40 + length)])
+    }
+    /// The stored payload (for LZ4: the length field and the block).
+    public var payload: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[(40 + nameBytes.count)...])
+    }
+    /// The event name.
+    public var event: String { String(decoding: nameBytes, as: UTF8.self) }
+
+    /// The data's length once decompressed (read from the LZ4 header, not decompressed).
+    public var dataLength: Int {
+        codec == .raw ? payload.count : Int(payload.loadLE(UInt32.self, at: 0))
+    }
+
+    fileprivate init(checkedFrame frame: UnsafeRawBufferPointer) throws(FrameProblem) {
+        let codecByte = frame[36]
+        guard let codec = Codec(rawValue: codecByte) else { throw .badCodec(codecByte) }
+        guard frame[37] == 0 else { throw .badReserved(frame[37]) }
+        let nameLength = Int(frame.loadLE(UInt16.self, at: 38))
+        guard nameLength >= 1, nameLength <= EventName.maxBytes, 40 + nameLength <= frame.count else {
+            throw .badNameLength(nameLength)
+        }
+        if let why = EventName.problem(withUTF8: UnsafeRawBufferPointer(rebasing: frame[40..<(40 + nameLength)])) {
+            throw .badName(why)
+        }
+        if codec == .lz4 {
+            let payloadSize = frame.count - 40 - nameLength
+            guard payloadSize >= 4 else { throw .badCompressedPayload("payload shorter than its length field") }
+            let original = frame.loadLE(UInt32.self, at: 40 + nameLength)
+            guard original <= RecordFrame.maxBodyLength else {
+                throw .badCompressedPayload("uncompressed length \(original) exceeds the limit")
+            }
+        }
+        let seq = frame.loadLE(UInt64.self, at: 8)
+        let prevSeq = frame.loadLE(UInt64.self, at: 24)
+        guard prevSeq < seq else { throw .badPrevSeq(seq: seq, prevSeq: prevSeq) }
+        self.seq = seq
+        self.timestamp = frame.loadLE(Int64.self, at: 16)
+        self.prevSeq = prevSeq
+        self.prevOffset = frame.loadLE(UInt32.self, at: 32)
+        self.codec = codec
+        self.bytes = frame
+    }
+
+    /// The data, decompressed when stored as LZ4 (rule 4 of SPEC.md 2.3).
+    public func data() throws(FrameProblem) -> [UInt8] {
+        switch codec {
+        case .raw:
+            return [UInt8](payload)
+        case .lz4:
+            let block = UnsafeRawBufferPointer(rebasing: payload[4...])
+            return try LZ4Block.decompress(block, originalLength: dataLength)
+        }
+    }
+
+    /// The record this frame stores.
+    public func record() throws(FrameProblem) -> Record {
+        Record(seq: seq, timestamp: timestamp, event: event, data: try data())
+    }
+}

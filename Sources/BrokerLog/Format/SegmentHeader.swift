@@ -1,0 +1,47 @@
+/// The fixed 32-byte header at the start of every segment file (SPEC.md 2.2).
+public struct SegmentHeader: Sendable, Equatable {
+    public static let size = 32
+    public static let magic: [UInt8] = Array("BROKERSG".utf8)
+    public static let currentVersion: UInt16 = 1
+
+    public var version: UInt16
+    public var flags: UInt16
+    public var baseSeq: UInt64
+    public var createdMs: Int64
+
+    public init(baseSeq: UInt64, createdMs: Int64) {
+        self.version = Self.currentVersion
+        self.flags = 0
+        self.baseSeq = baseSeq
+        self.createdMs = createdMs
+    }
+
+    /// The header's 32 bytes.
+    public func encoded() -> [UInt8] {
+        var bytes = Self.magic
+        bytes.reserveCapacity(Self.size)
+        bytes.appendLE(version)
+        bytes.appendLE(flags)
+        bytes.appendLE(baseSeq)
+        bytes.appendLE(createdMs)
+        bytes.appendLE(CRC32C.checksum(bytes))
+        return bytes
+    }
+
+    /// Decodes and checks a header from the first bytes of a segment.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(FrameProblem) -> SegmentHeader {
+        guard bytes.count >= size else { throw .short(needed: size, available: bytes.count) }
+        guard bytes.prefix(8).elementsEqual(magic) else { throw .badMagic }
+        let stored = bytes.loadLE(UInt32.self, at: 28)
+        let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<28]))
+        guard stored == computed else { throw .headerCRCMismatch(stored: stored, computed: computed) }
+        let version = bytes.loadLE(UInt16.self, at: 8)
+        guard version == currentVersion else { throw .unsupportedVersion(version) }
+        let flags = bytes.loadLE(UInt16.self, at: 10)
+        guard flags == 0 else { throw .badHeaderFlags(flags) }
+        return SegmentHeader(
+            baseSeq: bytes.loadLE(UInt64.self, at: 12),
+            createdMs: bytes.loadLE(Int64.self, at: 20)
+        )
+    }
+}

@@ -1,0 +1,304 @@
+import Dispatch
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An event to append: a name and its data bytes.
+public struct AppendEntry: Sendable {
+    public var event: String
+    public var data: [UInt8]
+
+    public init(event: String, data: [UInt8]) {
+        self.event = event
+        self.data = data
+    }
+}
+
+/// The segment log of one data directory: appends, the latest index, reads,
+/// history and a live feed of appended records. One writer per directory.
+public final class EventLog: Sendable {
+    public let directory: String
+    public let options: LogOptions
+    let state: Mutex<LogState>
+    private let syncQueue = DispatchQueue(label: "broker.log.fsync")
+    private let intervalSync: Mutex<Task<Void, Never>?> = Mutex(nil)
+
+    init(directory: String, options: LogOptions, state: LogState) {
+        self.directory = directory
+        self.options = options
+        self.state = Mutex(state)
+        if case let .interval(ms) = options.durability { startIntervalSync(every: ms) }
+    }
+
+    deinit {
+        intervalSync.withLock { $0?.cancel() }
+    }
+
+    /// Opens (creating if needed) the log in `directory`, taking its writer lock and
+    /// recovering from a crash (SPEC.md 3.4).
+    public static func open(directory: String, options: LogOptions = LogOptions()) throws(LogError) -> EventLog {
+        try options.validate()
+        let state = try LogRecovery(directory: directory, options: options).open()
+        return EventLog(directory: directory, options: options, state: state)
+    }
+
+    // MARK: Appending
+
+    /// Appends one record and returns it once durable under the fsync policy.
+    public func append(event: String, data: [UInt8]) async throws(LogError) -> Record {
+        try await append([AppendEntry(event: event, data: data)])[0]
+    }
+
+    /// Appends records with consecutive seqs and returns them once all are durable.
+    /// Invalid names or sizes fail the whole batch before anything is written.
+    public func append(_ batch: [AppendEntry]) async throws(LogError) -> [Record] {
+        guard !batch.isEmpty else { return [] }
+        for entry in batch { try Self.check(entry) }
+        let records = try state.withLock { (state) throws(LogError) in try write(batch, into: &state) }
+        if options.durability == .always { try await waitUntilSynced(records[records.count - 1].seq) }
+        return records
+    }
+
+    static func check(_ entry: AppendEntry) throws(LogError) {
+        if let why = EventName.problem(with: entry.event) { throw .invalidEventName(why) }
+        let limit = RecordFrame.maxBodyLength - RecordFrame.fixedBodySize - EventName.maxBytes - 4
+        if entry.data.count > limit { throw .recordTooLarge(bytes: entry.data.count, limit: limit) }
+    }
+
+    /// Encodes and writes a batch under the lock, rotating segments as needed. Under
+    /// `interval` and `never` the records are visible (and published) on return;
+    /// under `always` they wait for the next fsync.
+    private func write(_ batch: [AppendEntry], into state: inout LogState) throws(LogError) -> [Record] {
+        try state.checkWritable()
+        var undo = AppendUndo(lastSeq: state.lastSeq, lastTimestamp: state.lastTimestamp)
+        var records: [Record] = []
+        records.reserveCapacity(batch.count)
+        var pending: [(seq: UInt64, offset: Int)] = []
+        var committed = 0  // records already written to a segment sealed mid-batch
+        let timestamp = max(options.clock(), state.lastTimestamp)
+        state.writeBuffer.removeAll(keepingCapacity: true)
+        do {
+            for entry in batch {
+                let seq = state.lastSeq + 1
+                let previous = state.latest[entry.event]
+                let frameStart = state.writeBuffer.count
+                let frameSize = RecordFrame.encode(
+                    .init(seq: seq, timestamp: timestamp, prevSeq: previous?.seq ?? 0, prevOffset: previous?.offset ?? 0),
+                    event: entry.event, data: entry.data, compress: options.compression,
+                    scratch: &state.scratch, into: &state.writeBuffer)
+                if state.needsRotation(bufferedBytes: frameStart, frameSize: frameSize, segmentBytes: options.segmentBytes) {
+                    try flush(upTo: frameStart, pending: &pending, state: &state)
+                    committed = records.count
+                    undo = AppendUndo(lastSeq: state.lastSeq, lastTimestamp: timestamp)
+                    try rotate(&state, baseSeq: seq)
+                }
+                let offset = state.active.size + (state.writeBuffer.count - frameSize)
+                undo.names.append((entry.event, state.latest.update(entry.event, to: RecordLocation(seq: seq, offset: UInt32(offset)))))
+                pending.append((seq, offset))
+                state.lastSeq = seq
+                records.append(Record(seq: seq, timestamp: timestamp, event: entry.event, data: entry.data))
+            }
+            state.lastTimestamp = timestamp
+            try flush(upTo: state.writeBuffer.count, pending: &pending, state: &state)
+        } catch {
+            undo.revert(&state)
+            // Records written before a mid-batch rotation stay in the log: publish them
+            // so readers and subscribers see no gap, although the batch failed.
+            commit(records[0..<committed], into: &state)
+            throw error
+        }
+        commit(records[...], into: &state)
+        return records
+    }
+
+    /// Counts written records and makes them visible now, or after the next fsync
+    /// under `always`.
+    private func commit(_ records: ArraySlice<Record>, into state: inout LogState) {
+        guard !records.isEmpty else { return }
+        state.statistics.appends += UInt64(records.count)
+        if options.durability == .always {
+            state.unsynced.append(contentsOf: records)
+        } else {
+            state.makeVisible(records)
+        }
+    }
+
+    /// Writes the first `count` bytes of the write buffer to the active segment and
+    /// notes their frames; the rest of the buffer moves to its start.
+    private func flush(upTo count: Int, pending: inout [(seq: UInt64, offset: Int)], state: inout LogState) throws(LogError) {
+        guard count > 0 else { return }
+        try state.segments[state.segments.count - 1].append(state.writeBuffer, count: count)
+        for frame in pending { state.segments[state.segments.count - 1].noteFrame(seq: frame.seq, offset: frame.offset) }
+        pending.removeAll(keepingCapacity: true)
+        state.statistics.bytesAppended += UInt64(count)
+        state.writeBuffer.removeFirst(count)
+    }
+
+    /// Seals the active segment (fsynced whatever the policy) and starts a new one.
+    private func rotate(_ state: inout LogState, baseSeq: UInt64) throws(LogError) {
+        try state.active.file.sync()
+        state.statistics.fsyncs += 1
+        state.segments.append(try Segment.create(in: directory, baseSeq: baseSeq, createdMs: options.clock()))
+        // Everything up to here is in sealed, fsynced segments.
+        state.syncedSeq = max(state.syncedSeq, baseSeq - 1)
+        options.logger.debug("sealed segment, started \(SegmentFileName.name(forBaseSeq: baseSeq))")
+    }
+
+    // MARK: Group commit
+
+    /// Waits until an fsync covers `seq`, starting one if none is running.
+    private func waitUntilSynced(_ seq: UInt64) async throws(LogError) {
+        let result: Result<Void, LogError> = await withCheckedContinuation { continuation in
+            let startSync = state.withLock { state -> Bool? in
+                if let failure = state.failure { continuation.resume(returning: .failure(failure)); return nil }
+                if state.syncedSeq >= seq {
+                    // A segment seal covered it: publish before acknowledging.
+                    state.publishSynced()
+                    continuation.resume(returning: .success(()))
+                    return nil
+                }
+                state.syncWaiters.append((seq, continuation))
+                if state.syncInFlight { return false }
+                state.syncInFlight = true
+                return true
+            }
+            if startSync == true { syncQueue.async { self.syncLoop() } }
+        }
+        try result.get()
+    }
+
+    /// Runs fsyncs while anything written is not yet synced. Each fsync covers every
+    /// byte written before it started, so appenders that arrive while it runs share
+    /// the next one (group commit).
+    private func syncLoop() {
+        while true {
+            let job = state.withLock { state -> (FileHandle, UInt64)? in
+                if state.syncedSeq >= state.lastSeq || state.failure != nil {
+                    state.syncInFlight = false
+                    return nil
+                }
+                return (state.active.file, state.lastSeq)
+            }
+            guard let (file, target) = job else { return }
+            var failure: LogError?
+            do { try file.sync() } catch { failure = error }
+            let ready = state.withLock { state in state.finishSync(upTo: target, failure: failure) }
+            for waiter in ready.waiters { waiter.resume(returning: ready.result) }
+            if let failure { options.logger.error("fsync failed, the log accepts no more appends: \(failure)") }
+        }
+    }
+
+    private func startIntervalSync(every milliseconds: Int) {
+        let task = Task.detached { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(milliseconds))
+                guard let self else { return }
+                self.syncQueue.async { self.syncNow() }
+            }
+        }
+        intervalSync.withLock { $0 = task }
+    }
+
+    /// fsyncs the active segment if anything written is not yet synced.
+    private func syncNow() {
+        let job = state.withLock { state -> (FileHandle, UInt64)? in
+            state.syncedSeq < state.lastSeq && state.failure == nil ? (state.active.file, state.lastSeq) : nil
+        }
+        guard let (file, target) = job else { return }
+        var failure: LogError?
+        do { try file.sync() } catch { failure = error }
+        _ = state.withLock { state in state.finishSync(upTo: target, failure: failure) }
+    }
+
+    // MARK: Live feed
+
+    /// Starts a feed of every record made visible from now on, in seq order. Records
+    /// with seq up to the subscription's `startSeq` are in the log already: read them
+    /// with ``read(from:)`` or ``latest(upTo:)`` for a gapless hand-over.
+    public func subscribe() -> LogSubscription {
+        let (stream, continuation) = AsyncStream<Record>.makeStream(bufferingPolicy: .unbounded)
+        let (id, start) = state.withLock { state -> (UInt64, UInt64) in
+            state.nextSubscriberID += 1
+            if state.isClosed { continuation.finish() } else { state.subscribers[state.nextSubscriberID] = continuation }
+            return (state.nextSubscriberID, state.visibleSeq)
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+        }
+        return LogSubscription(startSeq: start, records: stream)
+    }
+
+    // MARK: State
+
+    /// The highest seq visible to readers and subscribers (0 for an empty log).
+    public var lastSeq: UInt64 { state.withLock { $0.visibleSeq } }
+
+    /// Counters since open.
+    public var statistics: LogStatistics {
+        state.withLock { state in
+            var stats = state.statistics
+            stats.segments = state.segments.count
+            stats.eventNames = state.latest.count
+            stats.lastSeq = state.visibleSeq
+            return stats
+        }
+    }
+
+    /// Stops appends, fsyncs what was written, ends every subscription and releases
+    /// the writer lock. Later appends fail with ``LogError/closed(reason:)``.
+    public func close() async {
+        intervalSync.withLock { $0?.cancel(); $0 = nil }
+        // On the fsync queue, so that a running group commit finishes first.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            syncQueue.async {
+                self.closeNow()
+                done.resume()
+            }
+        }
+    }
+
+    private func closeNow() {
+        let (file, target) = state.withLock { state in
+            state.isClosed = true
+            return (state.active.file, state.lastSeq)
+        }
+        var failure: LogError?
+        do { try file.sync() } catch { failure = error }
+        let (ready, subscribers) = state.withLock { state in
+            let ready = state.finishSync(upTo: target, failure: failure)
+            let subscribers = Array(state.subscribers.values)
+            state.subscribers.removeAll()
+            state.lock = nil
+            return (ready, subscribers)
+        }
+        for waiter in ready.waiters { waiter.resume(returning: ready.result) }
+        for subscriber in subscribers { subscriber.finish() }
+    }
+}
+
+/// A live feed from ``EventLog/subscribe()``.
+public struct LogSubscription: Sendable {
+    /// Every record with seq above this arrives on `records`; those at or below it do not.
+    public let startSeq: UInt64
+    /// The records, in seq order, with no gap. Unbounded: consume promptly.
+    public let records: AsyncStream<Record>
+}
+
+/// What an append changed before a write failed, to put back.
+private struct AppendUndo {
+    var lastSeq: UInt64
+    var lastTimestamp: Int64
+    var names: [(String, RecordLocation?)] = []
+
+    func revert(_ state: inout LogState) {
+        for (name, location) in names.reversed() { state.latest.restore(name, to: location) }
+        state.lastSeq = lastSeq
+        state.lastTimestamp = lastTimestamp
+        state.writeBuffer.removeAll(keepingCapacity: true)
+    }
+}

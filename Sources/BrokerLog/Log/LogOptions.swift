@@ -1,0 +1,80 @@
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// When an append is acknowledged and made visible (SPEC.md 3.3).
+public enum Durability: Sendable, Equatable, CustomStringConvertible {
+    /// After an fsync covering the record; concurrent appends share fsyncs.
+    case always
+    /// After `write(2)`; a background fsync runs at most every `milliseconds`.
+    case interval(milliseconds: Int)
+    /// After `write(2)`; the operating system flushes when it likes.
+    case never
+
+    public var description: String {
+        switch self {
+        case .always: "always"
+        case let .interval(ms): "interval(\(ms) ms)"
+        case .never: "never"
+        }
+    }
+}
+
+/// How a log is opened.
+public struct LogOptions: Sendable {
+    public static let defaultSegmentBytes = 64 << 20
+    public static let segmentBytesRange = 4096...(1 << 32)
+
+    /// LZ4-compress each record's data when that makes it smaller.
+    public var compression: Bool
+    public var durability: Durability
+    /// A segment is sealed before it would grow past this (SPEC.md 2.4).
+    public var segmentBytes: Int
+    public var logger: Logger
+    /// Milliseconds since the Unix epoch, for record timestamps and segment headers.
+    /// Replaceable so that tests and fixtures get fixed times.
+    public var clock: @Sendable () -> Int64
+
+    public init(
+        compression: Bool = true, durability: Durability = .always,
+        segmentBytes: Int = LogOptions.defaultSegmentBytes,
+        logger: Logger = Logger(label: "broker.log"),
+        clock: @escaping @Sendable () -> Int64 = LogOptions.systemClock
+    ) {
+        self.compression = compression
+        self.durability = durability
+        self.segmentBytes = segmentBytes
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// The real-time clock in milliseconds.
+    public static let systemClock: @Sendable () -> Int64 = {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+
+    func validate() throws(LogError) {
+        guard Self.segmentBytesRange.contains(segmentBytes) else {
+            throw .invalidOptions("segment size \(segmentBytes) is outside \(Self.segmentBytesRange)")
+        }
+        if case let .interval(ms) = durability, ms < 1 {
+            throw .invalidOptions("fsync interval must be at least 1 ms")
+        }
+    }
+}
+
+/// Counters of what the log has done since it was opened.
+public struct LogStatistics: Sendable, Equatable {
+    public var appends: UInt64 = 0
+    public var bytesAppended: UInt64 = 0
+    public var fsyncs: UInt64 = 0
+    public var segments: Int = 0
+    public var eventNames: Int = 0
+    public var lastSeq: UInt64 = 0
+}

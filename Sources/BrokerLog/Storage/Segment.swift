@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One segment file as the open log keeps it: its file, size, last seq and sparse
+/// offset index. Only the newest (active) one is written.
+struct Segment {
+    let baseSeq: UInt64
+    let path: String
+    let file: FileHandle
+    var size: Int
+    /// `baseSeq - 1` while the segment holds no record.
+    var lastSeq: UInt64
+    var offsets = SparseOffsetIndex()
+
+    var isEmpty: Bool { lastSeq < baseSeq }
+
+    init(baseSeq: UInt64, path: String, file: FileHandle, size: Int, lastSeq: UInt64) {
+        self.baseSeq = baseSeq
+        self.path = path
+        self.file = file
+        self.size = size
+        self.lastSeq = lastSeq
+    }
+
+    /// Creates a new, empty segment and makes it and its directory entry durable
+    /// before returning (SPEC.md 2.4).
+    static func create(in directory: String, baseSeq: UInt64, createdMs: Int64) throws(LogError) -> Segment {
+        let path = directory + "/" + SegmentFileName.name(forBaseSeq: baseSeq)
+        let file = try FileHandle.open(path, flags: O_RDWR | O_CREAT | O_EXCL)
+        do throws(LogError) {
+            try writeHeader(to: file, baseSeq: baseSeq, createdMs: createdMs)
+            try FileHandle.syncDirectory(directory)
+        } catch {
+            unlink(path)
+            throw error
+        }
+        return Segment(baseSeq: baseSeq, path: path, file: file, size: SegmentHeader.size, lastSeq: baseSeq - 1)
+    }
+
+    /// Writes a fresh header over whatever the file holds and fsyncs it.
+    static func writeHeader(to file: FileHandle, baseSeq: UInt64, createdMs: Int64) throws(LogError) {
+        let header = SegmentHeader(baseSeq: baseSeq, createdMs: createdMs).encoded()
+        try file.truncate(to: 0)
+        try file.write(header, at: 0)
+        try file.sync()
+    }
+
+    /// Appends frames at the end. On failure the file is cut back to its previous size,
+    /// so a failed append leaves no partial frame behind.
+    mutating func append(_ buffer: [UInt8], count: Int) throws(LogError) {
+        do throws(LogError) {
+            try file.write(buffer, range: 0..<count, at: size)
+        } catch {
+            try? file.truncate(to: size)
+            throw error
+        }
+        size += count
+    }
+
+    /// Records that the frame of `seq` now ends the segment.
+    mutating func noteFrame(seq: UInt64, offset: Int) {
+        offsets.note(seq: seq, offset: offset)
+        lastSeq = seq
+    }
+
+}
+
+/// The read side of a segment, as a snapshot: safe to use without the log's lock.
+struct SegmentSnapshot: Sendable {
+    let baseSeq: UInt64
+    let path: String
+    let file: FileHandle
+    /// The size when the snapshot was taken: frames beyond it are not read.
+    let size: Int
+    let offsets: SparseOffsetIndex
+
+    init(_ segment: Segment) {
+        baseSeq = segment.baseSeq
+        path = segment.path
+        file = segment.file
+        size = segment.size
+        offsets = segment.offsets
+    }
+
+    /// Where a forward read for `seq` should start.
+    func readStart(for seq: UInt64) -> Int {
+        offsets.floor(seq)?.offset ?? SegmentHeader.size
+    }
+}
