@@ -2,7 +2,7 @@ import CCRC32C
 import Testing
 @testable import BrokerLog
 
-@Suite struct CRC32CTests {
+@Suite(.timeLimit(.minutes(2))) struct CRC32CTests {
     @Test func standardCheckValue() {
         let bytes = [UInt8]("123456789")
         #expect(CRC32C.checksum(bytes) == 0xE306_9283)

@@ -3,7 +3,7 @@ import Testing
 @testable import BrokerLog
 
 /// Appending, reading back, reopening and the latest index.
-@Suite struct EventLogTests {
+@Suite(.timeLimit(.minutes(2))) struct EventLogTests {
     static let jsonShapes: [String] = [
         "null", "true", "false", "0", "-1", "3.141592653589793238462643383279", "1e400", "-0.0e-7",
         #""""#, #""plain""#, #""line\nbreak \"quoted\" \\ \u00e9 \ud83d\ude00""#, "\"unicode é 😀\"",

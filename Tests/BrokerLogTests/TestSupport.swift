@@ -11,6 +11,9 @@ struct TempDirectory {
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
+    /// An existing directory (not removed by the tests that use it this way).
+    init(path: String) { self.path = path }
+
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 
     /// The segment files, sorted.
@@ -24,10 +27,14 @@ struct TempDirectory {
         FileManager.default.createFile(atPath: path + "/" + name, contents: Data(bytes))
     }
 
-    /// Every file's bytes, for checking that nothing changed.
-    func contents() -> [String: [UInt8]] {
-        var all: [String: [UInt8]] = [:]
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] { all[name] = bytes(of: name) }
+    /// Every segment file's size and CRC, for checking that nothing changed (the empty
+    /// LOCK file an open creates is not data).
+    func contents() -> [String: String] {
+        var all: [String: String] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] where name != "LOCK" {
+            let bytes = bytes(of: name)
+            all[name] = "\(bytes.count) bytes, crc \(CRC32C.checksum(bytes))"
+        }
         return all
     }
 }

@@ -1,0 +1,172 @@
+import Foundation
+import Testing
+@testable import BrokerLog
+
+/// The error opening `dir` fails with, or nil when it opens (and is closed again).
+func openFailure(_ dir: TempDirectory) async -> LogError? {
+    let log: EventLog
+    do { log = try EventLog.open(directory: dir.path, options: .test()) } catch { return error }
+    await log.close()
+    return nil
+}
+
+@Suite(.timeLimit(.minutes(2))) struct RecoveryTests {
+    /// A log with two sealed segments and a newest one; returns the seqs and the newest
+    /// segment's name and last-frame offset.
+    func makeLog(_ dir: TempDirectory, compression: Bool = false) async throws -> (count: UInt64, newest: String, lastFrame: Int) {
+        let log = try EventLog.open(directory: dir.path, options: .test(compression: compression, segmentBytes: 4096))
+        var count: UInt64 = 0
+        while dir.segments().count < 3 || count % 4 != 3 {
+            count = try await log.append(event: "r\(count % 3)", data: [UInt8]("{\"n\":\(count),\"pad\":\"\(String(repeating: "p", count: 150))\"}")).seq
+        }
+        await log.close()
+        let newest = dir.segments().last!
+        let reader = try SegmentReader(path: dir.path + "/" + newest)
+        let frames = reader.frames()
+        var last = 0
+        while case let .frame(_, offset)? = try frames.next() { last = offset }
+        return (count, newest, last)
+    }
+
+    @Test(arguments: [false, true])
+    func truncatingTheLastRecordAtEveryOffsetRecoversTheOneBefore(compression: Bool) async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let (count, newest, lastFrame) = try await makeLog(dir, compression: compression)
+        let original = dir.bytes(of: newest)
+        let whole = try EventLog.open(directory: dir.path, options: .test())
+        let expected = try allRecords(whole).dropLast()
+        await whole.close()
+        for cut in lastFrame..<original.count {
+            dir.write(Array(original[0..<cut]), to: newest)
+            let log = try EventLog.open(directory: dir.path, options: .test())
+            #expect(log.lastSeq == count - 1, "cut at \(cut)")
+            #expect(try allRecords(log) == Array(expected), "cut at \(cut)")
+            #expect(dir.bytes(of: newest).count == lastFrame)
+            // Appending goes on from the recovered point.
+            #expect(try await log.append(event: "after", data: []).seq == count)
+            await log.close()
+        }
+    }
+
+    @Test func aZeroFilledOrGarbledTailIsCut() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let (count, newest, _) = try await makeLog(dir)
+        let original = dir.bytes(of: newest)
+        for tail in [[UInt8](repeating: 0, count: 4096), (0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }] {
+            dir.write(original + tail, to: newest)
+            let log = try EventLog.open(directory: dir.path, options: .test())
+            #expect(log.lastSeq == count)
+            await log.close()
+            #expect(dir.bytes(of: newest) == original)
+        }
+    }
+
+    @Test func aGarbledLastPageRecoversToTheLastWholeRecordBeforeIt() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let (_, newest, _) = try await makeLog(dir)
+        var bytes = dir.bytes(of: newest)
+        let pageStart = max(SegmentHeader.size, bytes.count - 512)
+        for i in pageStart..<bytes.count { bytes[i] ^= 0x5A }
+        dir.write(bytes, to: newest)
+        let log = try EventLog.open(directory: dir.path, options: .test())
+        let records = try allRecords(log)
+        #expect(!records.isEmpty)
+        #expect(records.map(\.seq) == Array(1...UInt64(records.count)))
+        #expect(dir.bytes(of: newest).count <= pageStart)
+        await log.close()
+    }
+
+    @Test func everyFlippedBitInASealedFrameFailsTheOpenAndChangesNothing() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        _ = try await makeLog(dir)
+        let sealed = dir.segments()[1]
+        let original = dir.bytes(of: sealed)
+        // The second frame of the segment: a whole frame, every bit.
+        let reader = try SegmentReader(path: dir.path + "/" + sealed)
+        let frames = reader.frames()
+        _ = try frames.next()
+        guard case let .frame(frame, offset)? = try frames.next() else { Issue.record("no second frame"); return }
+        let frameRange = offset..<(offset + frame.frameSize)
+        let before = dir.contents()
+        for byte in frameRange {
+            for bit in 0..<8 {
+                var damaged = original
+                damaged[byte] ^= 1 << bit
+                dir.write(damaged, to: sealed)
+                let snapshot = dir.contents()
+                let failure = await openFailure(dir)
+                if case let .corrupt(segment, at, _)? = failure {
+                    #expect(segment.hasSuffix(sealed))
+                    #expect(at == offset, "byte \(byte) bit \(bit): reported offset \(at)")
+                } else {
+                    Issue.record("byte \(byte) bit \(bit): open gave \(String(describing: failure))")
+                }
+                #expect(dir.contents() == snapshot)
+            }
+        }
+        dir.write(original, to: sealed)
+        #expect(dir.contents() == before)
+    }
+
+    @Test func aDamagedSealedHeaderFailsTheOpen() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        _ = try await makeLog(dir)
+        let first = dir.segments()[0]
+        var bytes = dir.bytes(of: first)
+        bytes[14] ^= 0x01
+        dir.write(bytes, to: first)
+        let before = dir.contents()
+        #expect(throws: LogError.self) { _ = try EventLog.open(directory: dir.path, options: .test()) }
+        #expect(dir.contents() == before)
+    }
+
+    @Test func aMissingSegmentIsADiscontinuity() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        _ = try await makeLog(dir)
+        let middle = dir.segments()[1]
+        try FileManager.default.removeItem(atPath: dir.path + "/" + middle)
+        #expect {
+            _ = try EventLog.open(directory: dir.path, options: .test())
+        } throws: { error in
+            guard case LogError.discontinuity = error else { return false }
+            return true
+        }
+    }
+
+    @Test func aNewestSegmentTornWhileBeingCreatedIsReset() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let (count, newest, _) = try await makeLog(dir)
+        try FileManager.default.removeItem(atPath: dir.path + "/" + newest)
+        let remaining = try EventLog.open(directory: dir.path, options: .test())
+        let next = SegmentFileName.name(forBaseSeq: remaining.lastSeq + 1)
+        #expect(remaining.lastSeq < count)
+        await remaining.close()
+        for torn in [[UInt8](), [0x42, 0x52, 0x4F], [UInt8](repeating: 0, count: 32), [UInt8](repeating: 0, count: 100)] {
+            dir.write(torn, to: next)
+            let log = try EventLog.open(directory: dir.path, options: .test())
+            let seq = try await log.append(event: "new", data: []).seq
+            #expect(SegmentFileName.name(forBaseSeq: seq) == next)
+            await log.close()
+            try FileManager.default.removeItem(atPath: dir.path + "/" + next)
+        }
+    }
+
+    @Test func aNewestSegmentWithADamagedHeaderAndRecordsFailsTheOpen() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let (_, newest, _) = try await makeLog(dir)
+        var bytes = dir.bytes(of: newest)
+        bytes[0] = 0
+        dir.write(bytes, to: newest)
+        let before = dir.contents()
+        #expect(throws: LogError.self) { _ = try EventLog.open(directory: dir.path, options: .test()) }
+        #expect(dir.contents() == before)
+    }
+}
