@@ -67,12 +67,14 @@ extension EventLog {
         }
     }
 
-    /// The latest record of `event` visible now, or nil when it was never appended.
-    public func latest(of event: String) throws(LogError) -> Record? {
+    /// The latest record of `event` as of seq `upTo` (default: the last visible seq),
+    /// or nil when it has none.
+    public func latest(of event: String, upTo: UInt64? = nil) throws(LogError) -> Record? {
         let (view, start) = state.withLock { state in
             (ReadView(segments: state.segments.map(SegmentSnapshot.init), visibleSeq: state.visibleSeq), state.latest[event])
         }
-        guard let start, let location = try Self.newest(of: event, from: start, upTo: view.visibleSeq, in: view) else { return nil }
+        let bound = min(upTo ?? view.visibleSeq, view.visibleSeq)
+        guard let start, let location = try Self.newest(of: event, from: start, upTo: bound, in: view) else { return nil }
         return try view.record(at: location)
     }
 

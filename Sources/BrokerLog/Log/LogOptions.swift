@@ -77,4 +77,6 @@ public struct LogStatistics: Sendable, Equatable {
     public var segments: Int = 0
     public var eventNames: Int = 0
     public var lastSeq: UInt64 = 0
+
+    public init() {}
 }

@@ -1,0 +1,49 @@
+import BrokerJSON
+import BrokerLog
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `GET /events` (SPEC.md 4.3): checks the request and starts an ``EventStream``.
+struct EventsRoute: Sendable {
+    let log: EventLog
+    let hub: SubscriberHub
+
+    func handle(_ request: Request) throws -> Response {
+        let query = request.uri.queryParameters
+        let names = query.getAll("event")
+        for name in names {
+            if let why = EventName.problem(with: name) { throw APIError(.badRequest, "bad event filter: \(why)") }
+        }
+        let resumeText = request.headers[.lastEventID] ?? query["lastEventId"].map(String.init)
+        var start = EventStream.Start.snapshot
+        var notice: String?
+        if let resumeText {
+            guard let after = UInt64(resumeText.filter { $0 != " " }) else {
+                throw APIError(.badRequest, "Last-Event-ID must be a seq (a non-negative integer), not \(JSONWriter.quoted(resumeText))")
+            }
+            let lastSeq = log.lastSeq
+            if after > lastSeq {
+                // The client saw seqs this log does not have (another or a restored data
+                // directory): its state cannot be trusted, so it gets the snapshot.
+                notice = "resume point \(after) is past the last seq \(lastSeq); sending the snapshot"
+            } else {
+                start = .resume(after: after)
+            }
+        }
+        let greeting = notice
+        let stream = EventStream(log: log, hub: hub, names: names.isEmpty ? nil : Set(names), start: start)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .init("X-Accel-Buffering")!: "no"],
+            body: ResponseBody { writer in
+                if let greeting { try await writer.write(SSEMessage.comment(greeting, allocator: ByteBufferAllocator())) }
+                try await stream.write(to: &writer)
+                try await writer.finish(nil)
+            })
+    }
+}
+
+extension HTTPField.Name {
+    static let lastEventID = Self("Last-Event-ID")!
+}

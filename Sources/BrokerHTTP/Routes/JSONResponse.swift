@@ -1,0 +1,66 @@
+import BrokerJSON
+import Hummingbird
+import NIOCore
+
+/// JSON responses, and the `{"error": …}` form of every failure (SPEC.md 4).
+enum JSONResponse {
+    static func ok(_ bytes: [UInt8]) -> Response {
+        make(.ok, bytes)
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ reason: String) -> Response {
+        make(status, JSONWriter.error(reason))
+    }
+
+    private static func make(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+/// A failure a route reports with a status and a reason.
+struct APIError: Error {
+    let status: HTTPResponse.Status
+    let reason: String
+
+    init(_ status: HTTPResponse.Status, _ reason: String) {
+        self.status = status
+        self.reason = reason
+    }
+}
+
+/// Turns every error from the routes, and Hummingbird's own (no such route, body too
+/// large), into a JSON error response; records request latency.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: BrokerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as APIError {
+            response = JSONResponse.error(error.status, error.reason)
+        } catch let error as any HTTPResponseError {
+            response = JSONResponse.error(error.status, Self.reason(for: error.status, request: request))
+        } catch {
+            response = JSONResponse.error(.internalServerError, "internal error: \(error)")
+        }
+        let route = context.endpointPath ?? "unmatched"
+        let elapsed = (ContinuousClock.now - started).components
+        metrics.requestDuration(method: request.method.rawValue, route: route, status: response.status.code)
+            .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+        return response
+    }
+
+    private static func reason(for status: HTTPResponse.Status, request: Request) -> String {
+        switch status {
+        case .notFound: "no route for \(request.method.rawValue) \(request.uri.path)"
+        case .contentTooLarge: "request body is too large"
+        case .methodNotAllowed: "\(request.method.rawValue) is not allowed on \(request.uri.path)"
+        default: status.reasonPhrase
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import BrokerJSON
+import BrokerLog
+import Hummingbird
+import NIOCore
+
+/// `GET /audit/{event}`, `GET /healthz` and `GET /metrics` (SPEC.md 4.4 to 4.6).
+struct ReadRoutes: Sendable {
+    let log: EventLog
+    let metrics: BrokerMetrics
+
+    /// The event's history as a JSON array, oldest first, narrowed by the query.
+    func audit(_ request: Request, event rawName: String) throws -> Response {
+        guard let event = rawName.removingPercentEncoding, !event.isEmpty else {
+            throw APIError(.badRequest, "the event name is not valid percent-encoded UTF-8")
+        }
+        let since = try Self.integer(request, "since", Int64.self)
+        let until = try Self.integer(request, "until", Int64.self)
+        let after = try Self.integer(request, "after", UInt64.self)
+        let limit = try Self.integer(request, "limit", Int.self)
+        let records: [Record]?
+        do {
+            records = try log.history(of: event, since: since, until: until, after: after, limit: limit)
+        } catch {
+            throw APIError(.serviceUnavailable, "reading the log failed: \(error)")
+        }
+        guard let records else { throw APIError(.notFound, "event \(JSONWriter.quoted(event)) was never inserted") }
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        for (index, record) in records.enumerated() {
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            JSONWriter.appendRecord(record, to: &json)
+        }
+        json.append(UInt8(ascii: "]"))
+        return JSONResponse.ok(json)
+    }
+
+    func health() -> Response {
+        JSONResponse.ok(Array(#"{"status":"ok","lastSeq":\#(log.lastSeq)}"#.utf8))
+    }
+
+    func prometheus() -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render(from: log))))
+    }
+
+    /// A non-negative integer query parameter, or nil when absent.
+    static func integer<T: FixedWidthInteger>(_ request: Request, _ name: String, _: T.Type) throws -> T? {
+        guard let text = request.uri.queryParameters[name[...]] else { return nil }
+        guard let value = T(text), value >= 0 else {
+            throw APIError(.badRequest, "query parameter \(name) must be a non-negative integer, not \(JSONWriter.quoted(String(text)))")
+        }
+        return value
+    }
+}
+
+extension String {
+    /// Percent-decoding of a URL path segment; nil when the result is not UTF-8.
+    var removingPercentEncoding: String? {
+        var bytes: [UInt8] = []
+        var iterator = utf8.makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%") {
+                guard let high = iterator.next().flatMap(Self.hexDigit), let low = iterator.next().flatMap(Self.hexDigit) else { return nil }
+                bytes.append(high << 4 | low)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

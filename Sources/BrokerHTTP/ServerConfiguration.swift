@@ -1,0 +1,23 @@
+import BrokerLog
+import Logging
+
+/// Everything `broker serve` can be told (SPEC.md 4 and 5).
+public struct ServerConfiguration: Sendable {
+    public var host: String = "0.0.0.0"
+    public var port: Int = 8080
+    public var dataDirectory: String = "./data"
+    /// CORS: `*` for any origin, or the one origin allowed.
+    public var allowedOrigin: String = "*"
+    public var log: LogOptions = LogOptions()
+    /// Largest accepted `POST /insert` body.
+    public var maxBodyBytes: Int = 1 << 20
+    /// How often every SSE connection gets a `: ping` comment.
+    public var heartbeat: Duration = .seconds(15)
+    /// SSE messages a subscriber may have queued before it is disconnected.
+    public var subscriberBuffer: Int = 4096
+    /// Deepest JSON nesting accepted in `data`.
+    public var maxJSONDepth: Int = 512
+    public var logger: Logger = Logger(label: "broker")
+
+    public init() {}
+}

@@ -1,0 +1,93 @@
+import BrokerLog
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+
+/// One `GET /events` connection (SPEC.md 4.3): the snapshot or the resumed backlog
+/// from the log, then live records from the hub, handed over at a seq so that
+/// nothing is missed or repeated.
+struct EventStream: Sendable {
+    /// Where the subscriber starts.
+    enum Start: Sendable, Equatable {
+        /// The latest record of every (selected) name, then live.
+        case snapshot
+        /// Every record after this seq, then live.
+        case resume(after: UInt64)
+    }
+
+    let log: EventLog
+    let hub: SubscriberHub
+    /// Only these names, or all when nil.
+    let names: Set<String>?
+    let start: Start
+
+    private static let chunkBytes = 64 << 10
+    /// Rounds of reading the log before joining the hub while it keeps moving.
+    private static let catchUpRounds = 8
+
+    func write(to writer: inout any ResponseBodyWriter) async throws {
+        let allocator = ByteBufferAllocator()
+        var registration: SubscriberHub.Registration
+        switch start {
+        case .snapshot:
+            // Join first: the snapshot is taken at the hub's seq, live records follow it.
+            registration = hub.register(names: names)!
+            try await writeSnapshot(upTo: registration.startSeq, to: &writer, allocator: allocator)
+        case let .resume(after):
+            var next = after + 1
+            var joined: SubscriberHub.Registration?
+            // Catch up from the log without queueing live records; join when caught up.
+            for _ in 0..<Self.catchUpRounds {
+                let target = hub.lastSeq
+                next = try await writeRecords(from: next, through: target, to: &writer, allocator: allocator)
+                if let registration = hub.register(names: names, ifAt: target) { joined = registration; break }
+            }
+            registration = joined ?? hub.register(names: names)!
+            _ = try await writeRecords(from: next, through: registration.startSeq, to: &writer, allocator: allocator)
+        }
+        let id = registration.id
+        let hub = self.hub
+        defer { hub.unregister(id) }
+        try await withGracefulShutdownHandler {
+            for await message in registration.messages { try await writer.write(message) }
+        } onGracefulShutdown: {
+            hub.unregister(id)
+        }
+    }
+
+    private func writeSnapshot(upTo seq: UInt64, to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator) async throws {
+        let records: [Record]
+        if let names {
+            records = try names.compactMap { try log.latest(of: $0, upTo: seq) }.sorted { $0.seq < $1.seq }
+        } else {
+            records = try log.latest(upTo: seq)
+        }
+        var buffer = allocator.buffer(capacity: Self.chunkBytes)
+        for record in records {
+            SSEMessage.append(record, to: &buffer)
+            if buffer.readableBytes >= Self.chunkBytes {
+                try await writer.write(buffer)
+                buffer.clear()
+            }
+        }
+        if buffer.readableBytes > 0 { try await writer.write(buffer) }
+    }
+
+    /// Writes the records from `first` through `last` that this subscriber wants, and
+    /// returns the seq to continue from.
+    private func writeRecords(from first: UInt64, through last: UInt64, to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator) async throws -> UInt64 {
+        guard first <= last else { return first }
+        let cursor = log.read(from: first)
+        var buffer = allocator.buffer(capacity: Self.chunkBytes)
+        while let record = try cursor.next(), record.seq <= last {
+            if names?.contains(record.event) ?? true { SSEMessage.append(record, to: &buffer) }
+            if buffer.readableBytes >= Self.chunkBytes {
+                try await writer.write(buffer)
+                buffer.clear()
+            }
+        }
+        if buffer.readableBytes > 0 { try await writer.write(buffer) }
+        // The hub never runs ahead of the log, so the cursor reached `last`.
+        return last + 1
+    }
+}

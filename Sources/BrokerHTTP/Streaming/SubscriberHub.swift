@@ -1,0 +1,152 @@
+import BrokerLog
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// Fans every record the log makes visible out to the SSE subscribers. Each record is
+/// encoded to its SSE bytes once and the same buffer is queued for every subscriber
+/// that wants it. Each subscriber's queue is bounded: one that fills up is cut off
+/// (it resumes by Last-Event-ID), so a slow client cannot grow the server's memory.
+final class SubscriberHub: Service, Sendable {
+    /// A subscriber's place in the hub: its queue of SSE bytes, and the seq after which
+    /// the hub feeds it. Everything up to `startSeq` it must read from the log.
+    struct Registration: Sendable {
+        let id: UInt64
+        let startSeq: UInt64
+        let messages: AsyncStream<ByteBuffer>
+    }
+
+    private struct Subscriber {
+        let names: Set<String>?
+        let queue: AsyncStream<ByteBuffer>.Continuation
+    }
+
+    private struct State {
+        var subscribers: [UInt64: Subscriber] = [:]
+        var nextID: UInt64 = 0
+        /// The last seq handed to subscribers.
+        var lastSeq: UInt64
+        var isClosed = false
+    }
+
+    private let state: Mutex<State>
+    private let feed: LogSubscription
+    private let capacity: Int
+    private let heartbeat: Duration
+    private let metrics: BrokerMetrics
+    private let logger: Logger
+    private let allocator = ByteBufferAllocator()
+
+    init(log: EventLog, capacity: Int, heartbeat: Duration, metrics: BrokerMetrics, logger: Logger) {
+        self.feed = log.subscribe()
+        self.state = Mutex(State(lastSeq: feed.startSeq))
+        self.capacity = capacity
+        self.heartbeat = heartbeat
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// The last seq handed to subscribers.
+    var lastSeq: UInt64 { state.withLock { $0.lastSeq } }
+
+    var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+
+    /// Feeds subscribers until the service is shut down, with a heartbeat comment for
+    /// every connection each `heartbeat`.
+    func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await record in self.feed.records.cancelOnGracefulShutdown() { self.publish(record) }
+            }
+            group.addTask {
+                while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: self.heartbeat)
+                    self.broadcast(SSEMessage.comment("ping", allocator: self.allocator))
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        closeAll()
+    }
+
+    /// Registers a subscriber for the records after the hub's current seq. With
+    /// `expectedSeq`, registers only if the hub is still there (nil otherwise), so a
+    /// caller catching up from the log can hand over exactly.
+    func register(names: Set<String>?, ifAt expectedSeq: UInt64? = nil) -> Registration? {
+        let (messages, queue) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingOldest(capacity))
+        let registration = state.withLock { state -> Registration? in
+            if let expectedSeq, expectedSeq != state.lastSeq { return nil }
+            state.nextID += 1
+            if state.isClosed {
+                queue.finish()
+            } else {
+                state.subscribers[state.nextID] = Subscriber(names: names, queue: queue)
+            }
+            return Registration(id: state.nextID, startSeq: state.lastSeq, messages: messages)
+        }
+        guard let registration else { return nil }
+        queue.onTermination = { [weak self] _ in self?.unregister(registration.id) }
+        metrics.subscribers.record(subscriberCount)
+        return registration
+    }
+
+    func unregister(_ id: UInt64) {
+        let removed = state.withLock { $0.subscribers.removeValue(forKey: id) }
+        removed?.queue.finish()
+        metrics.subscribers.record(subscriberCount)
+    }
+
+    private func publish(_ record: Record) {
+        let message = SSEMessage.encode(record, allocator: allocator)
+        let overflowed = state.withLock { state -> [Subscriber] in
+            state.lastSeq = record.seq
+            var overflowed: [Subscriber] = []
+            for (id, subscriber) in state.subscribers where subscriber.names?.contains(record.event) ?? true {
+                if case .dropped = subscriber.queue.yield(message) {
+                    overflowed.append(subscriber)
+                    state.subscribers[id] = nil
+                }
+            }
+            return overflowed
+        }
+        metrics.sseMessages.increment()
+        cutOff(overflowed)
+    }
+
+    private func broadcast(_ message: ByteBuffer) {
+        let overflowed = state.withLock { state -> [Subscriber] in
+            var overflowed: [Subscriber] = []
+            for (id, subscriber) in state.subscribers {
+                if case .dropped = subscriber.queue.yield(message) {
+                    overflowed.append(subscriber)
+                    state.subscribers[id] = nil
+                }
+            }
+            return overflowed
+        }
+        cutOff(overflowed)
+    }
+
+    /// Ends the queues of subscribers that fell too far behind: they get what is queued,
+    /// then their connection closes.
+    private func cutOff(_ subscribers: [Subscriber]) {
+        guard !subscribers.isEmpty else { return }
+        for subscriber in subscribers { subscriber.queue.finish() }
+        metrics.subscribersDropped.increment(by: subscribers.count)
+        metrics.subscribers.record(subscriberCount)
+        logger.info("disconnected \(subscribers.count) slow subscriber(s)")
+    }
+
+    /// Ends every subscription: on shutdown.
+    func closeAll() {
+        let all = state.withLock { state in
+            state.isClosed = true
+            defer { state.subscribers.removeAll() }
+            return Array(state.subscribers.values)
+        }
+        for subscriber in all { subscriber.queue.finish() }
+        metrics.subscribers.record(0)
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import BrokerHTTP
+import BrokerLog
+import Foundation
+import Logging
+
+/// `broker serve`: the HTTP server over a data directory.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP server over a data directory.")
+
+    @Option(help: "Address to listen on (env HOST; default 0.0.0.0).")
+    var host: String?
+    @Option(help: "Port to listen on; 0 picks a free one (env PORT; default 8080).")
+    var port: Int?
+    @Option(name: .customLong("data-dir"), help: "Data directory (env BROKER_DATA_DIR; default ./data).")
+    var dataDir: String?
+    @Option(help: "CORS origin allowed, * for any (env BROKER_ORIGIN; default *).")
+    var origin: String?
+    @Option(help: "Record compression: none or lz4.")
+    var compression: CompressionChoice = .lz4
+    @Option(help: "When an insert is acknowledged: always (after fsync, group commit), interval or never.")
+    var fsync: FsyncChoice = .always
+    @Option(name: .customLong("fsync-interval-ms"), help: "With --fsync interval: the longest time between fsyncs.")
+    var fsyncIntervalMs: Int = 200
+    @Option(name: .customLong("segment-bytes"), help: "Segment size limit (bytes, or with K, M, G: 64M).")
+    var segmentBytes: ByteCount = ByteCount(LogOptions.defaultSegmentBytes)
+    @Option(name: .customLong("max-body"), help: "Largest POST /insert body (bytes, or with K, M, G).")
+    var maxBody: ByteCount = ByteCount(1 << 20)
+    @Option(name: .customLong("heartbeat-ms"), help: "Interval of the SSE ': ping' comment.")
+    var heartbeatMs: Int = 15_000
+    @Option(name: .customLong("subscriber-buffer"), help: "SSE messages a subscriber may lag behind before it is disconnected.")
+    var subscriberBuffer: Int = 4096
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0 to 65535") }
+        if !LogOptions.segmentBytesRange.contains(segmentBytes.value) {
+            throw ValidationError("--segment-bytes must be between 4K and 4G")
+        }
+        if maxBody.value < 1 { throw ValidationError("--max-body must be positive") }
+        if heartbeatMs < 1 { throw ValidationError("--heartbeat-ms must be positive") }
+        if subscriberBuffer < 1 { throw ValidationError("--subscriber-buffer must be positive") }
+        if fsyncIntervalMs < 1 { throw ValidationError("--fsync-interval-ms must be positive") }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+        var configuration = ServerConfiguration()
+        configuration.host = host ?? environment["HOST"] ?? configuration.host
+        configuration.port = try port ?? environment["PORT"].map(Self.parsePort) ?? configuration.port
+        configuration.dataDirectory = dataDir ?? environment["BROKER_DATA_DIR"] ?? configuration.dataDirectory
+        configuration.allowedOrigin = origin ?? environment["BROKER_ORIGIN"] ?? configuration.allowedOrigin
+        configuration.maxBodyBytes = maxBody.value
+        configuration.heartbeat = .milliseconds(heartbeatMs)
+        configuration.subscriberBuffer = subscriberBuffer
+        configuration.logger = Logger(label: "broker")
+        configuration.log = LogOptions(
+            compression: compression == .lz4, durability: fsync.durability(intervalMs: fsyncIntervalMs),
+            segmentBytes: segmentBytes.value, logger: Logger(label: "broker.log"))
+        do {
+            try await BrokerServer.run(configuration: configuration)
+        } catch let error as LogError {
+            throw ValidationError("cannot open the log: \(error)")
+        }
+    }
+
+    static func parsePort(_ text: String) throws -> Int {
+        guard let port = Int(text), (0...65535).contains(port) else { throw ValidationError("PORT must be 0 to 65535, not \(text)") }
+        return port
+    }
+}
+
+enum CompressionChoice: String, ExpressibleByArgument, CaseIterable {
+    case none, lz4
+}
+
+enum FsyncChoice: String, ExpressibleByArgument, CaseIterable {
+    case always, interval, never
+
+    func durability(intervalMs: Int) -> Durability {
+        switch self {
+        case .always: .always
+        case .interval: .interval(milliseconds: intervalMs)
+        case .never: .never
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// A size in bytes, written as a number with an optional K, M or G (powers of 1024).
+struct ByteCount: ExpressibleByArgument {
+    let value: Int
+
+    init(_ value: Int) { self.value = value }
+
+    init?(argument: String) {
+        var digits = argument.uppercased()
+        for suffix in ["IB", "B"] where digits.hasSuffix(suffix) { digits.removeLast(suffix.count); break }
+        var multiplier = 1
+        if let last = digits.last, let power = ["K": 1, "M": 2, "G": 3][String(last)] {
+            multiplier = 1 << (10 * power)
+            digits.removeLast()
+        }
+        guard let number = Int(digits), number >= 0, number <= Int.max / multiplier else { return nil }
+        value = number * multiplier
+    }
+
+    var defaultValueDescription: String { String(value) }
+}

@@ -1,0 +1,127 @@
+import BrokerLog
+import Foundation
+import Testing
+
+@Suite(.timeLimit(.minutes(2))) struct InsertTests {
+    @Test func insertAnswersWithTheStoredRecord() async throws {
+        try await ServerHarness.with { server in
+            let reply = try await server.insert("temp", #"{ "c" : 21.50, "list": [1.50E+10, -0.0, "a\nb \u00e9"] }"#)
+            #expect(reply.status == 200)
+            #expect(reply.headers["Content-Type"].first?.hasPrefix("application/json") == true)
+            let object = reply.object
+            #expect(object["seq"] as? Int == 1)
+            #expect(object["event"] as? String == "temp")
+            #expect((object["timestamp"] as? NSNumber)?.int64Value ?? 0 > 1_700_000_000_000)
+            // Compact, numbers with their digits unchanged, strings as written.
+            #expect(reply.body.hasSuffix(#","data":{"c":21.50,"list":[1.50E+10,-0.0,"a\nb \u00e9"]}}"#))
+            #expect(try await server.mustInsert("temp", "2") == 2)
+            #expect(server.log.lastSeq == 2)
+        }
+    }
+
+    @Test func everyJSONShapeRoundTripsThroughAudit() async throws {
+        let shapes = ["null", "true", "false", "0", "-12.5e-3", "123456789012345678901234567890", #""""#,
+                      #""\"quoted\" \\ \/ \b\f\n\r\t \ud83d\ude00""#, "[]", "{}", #"{"a":[{"b":null}]}"#,
+                      String(repeating: "[", count: 100) + String(repeating: "]", count: 100)]
+        try await ServerHarness.with { server in
+            for shape in shapes { try await server.mustInsert("shape", shape) }
+            let audit = try await server.request(.GET, "/audit/shape")
+            #expect(audit.status == 200)
+            #expect(audit.body.hasPrefix("[{"))
+            let array = try #require(audit.json as? [[String: Any]])
+            #expect(array.count == shapes.count)
+            // The raw text of each data member, in order, equals what was sent.
+            for shape in shapes { #expect(audit.body.contains(#","data":\#(shape)}"#)) }
+        }
+    }
+
+    @Test func badInputGetsAClearErrorAndChangesNothing() async throws {
+        try await ServerHarness.with(ServerHarness.configuration { $0.maxBodyBytes = 1500 }) { server in
+            try await server.mustInsert("keep", "1")
+            let before = try Self.segmentBytes(server.dataDirectory)
+            let json = [("Content-Type", "application/json")]
+            let cases: [(String, [UInt8], [(String, String)], Int)] = [
+                ("no content type", Array(#"{"event":"a","data":1}"#.utf8), [], 415),
+                ("text/plain", Array(#"{"event":"a","data":1}"#.utf8), [("Content-Type", "text/plain")], 415),
+                ("invalid JSON", Array(#"{"event":"a","data":}"#.utf8), json, 400),
+                ("trailing garbage", Array(#"{"event":"a","data":1} x"#.utf8), json, 400),
+                ("not an object", Array(#"["event","a"]"#.utf8), json, 400),
+                ("missing event", Array(#"{"data":1}"#.utf8), json, 400),
+                ("event not a string", Array(#"{"event":5,"data":1}"#.utf8), json, 400),
+                ("empty event", Array(#"{"event":"","data":1}"#.utf8), json, 400),
+                ("control character", Array(#"{"event":"a\u0001b","data":1}"#.utf8), json, 400),
+                ("newline in name", Array(#"{"event":"a\nb","data":1}"#.utf8), json, 400),
+                ("name too long", Array(#"{"event":"\#(String(repeating: "n", count: 257))","data":1}"#.utf8), json, 400),
+                ("missing data", Array(#"{"event":"a"}"#.utf8), json, 400),
+                ("duplicate event", Array(#"{"event":"a","event":"b","data":1}"#.utf8), json, 400),
+                ("invalid UTF-8", Array(#"{"event":"a","data":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8), json, 400),
+                ("lone surrogate name", Array(#"{"event":"\ud800","data":1}"#.utf8), json, 400),
+                ("too deep", Array(#"{"event":"a","data":\#(String(repeating: "[", count: 600) + String(repeating: "]", count: 600))}"#.utf8), json, 400),
+                ("too large", Array(#"{"event":"a","data":"\#(String(repeating: "x", count: 2000))"}"#.utf8), json, 413),
+                ("empty body", [], json, 400),
+            ]
+            for (name, body, headers, status) in cases {
+                let reply = try await server.request(.POST, "/insert", body: body, headers: headers)
+                #expect(reply.status == status, "\(name): \(reply.status) \(reply.body)")
+                #expect((reply.object["error"] as? String)?.isEmpty == false, "\(name): \(reply.body)")
+            }
+            #expect(server.log.lastSeq == 1)
+            #expect(try Self.segmentBytes(server.dataDirectory) == before)
+        }
+    }
+
+    @Test func unknownRoutesAndMethodsAnswerJSON() async throws {
+        try await ServerHarness.with { server in
+            let missing = try await server.request(.GET, "/nowhere")
+            #expect(missing.status == 404)
+            #expect(missing.object["error"] != nil)
+            let wrongMethod = try await server.request(.GET, "/insert")
+            #expect([404, 405].contains(wrongMethod.status))
+            #expect(wrongMethod.object["error"] != nil)
+        }
+    }
+
+    @Test func healthAndMetrics() async throws {
+        try await ServerHarness.with { server in
+            try await server.mustInsert("a", "1")
+            try await server.mustInsert("b", "2")
+            _ = try await server.request(.POST, "/insert", body: Array("{}".utf8), headers: [("Content-Type", "application/json")])
+            let health = try await server.request(.GET, "/healthz")
+            #expect(health.status == 200)
+            #expect(health.body == #"{"status":"ok","lastSeq":2}"#)
+            let metrics = try await server.request(.GET, "/metrics")
+            #expect(metrics.status == 200)
+            for line in ["broker_inserts_total 2", "broker_inserts_rejected_total 1", "broker_segments 1",
+                         "broker_subscribers 0", "broker_last_seq 2"] {
+                // Gauges render as floats ("2.0").
+                #expect(metrics.body.contains(line + "\n") || metrics.body.contains(line + ".0\n"), "missing \(line)")
+            }
+            for prefix in ["broker_bytes_appended_total ", "broker_fsyncs_total", "broker_subscribers_dropped_total",
+                           "broker_request_duration_seconds_bucket{"] {
+                #expect(metrics.body.contains(prefix), "missing \(prefix)")
+            }
+        }
+    }
+
+    @Test func concurrentInsertsGetUniqueSeqsAndShareFsyncs() async throws {
+        let configuration = ServerHarness.configuration { $0.log.durability = .always }
+        try await ServerHarness.with(configuration) { server in
+            let seqs = try await withThrowingTaskGroup(of: UInt64.self) { group in
+                for i in 0..<64 { group.addTask { try await server.mustInsert("c\(i % 4)", "\(i)") } }
+                var all: [UInt64] = []
+                for try await seq in group { all.append(seq) }
+                return all
+            }
+            #expect(seqs.sorted() == Array(1...64))
+            #expect(server.log.statistics.fsyncs < 64)
+        }
+    }
+
+    static func segmentBytes(_ directory: String) throws -> [String: Data] {
+        var all: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasSuffix(".seg") {
+            all[name] = FileManager.default.contents(atPath: directory + "/" + name)
+        }
+        return all
+    }
+}
