@@ -56,6 +56,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BrokerLogTests", dependencies: ["BrokerLog", "CCRC32C"]),
+        .testTarget(name: "BrokerJSONTests", dependencies: ["BrokerJSON"]),
         .testTarget(
             name: "BrokerHTTPTests",
             dependencies: [

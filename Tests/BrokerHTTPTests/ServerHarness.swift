@@ -141,6 +141,15 @@ final class SSEReader: @unchecked Sendable {
         return result
     }
 
+    /// Messages up to and including the one with id `lastID` (or until the timeout).
+    func next(through lastID: UInt64, timeout: Duration = .seconds(10)) async -> [SSEEvent] {
+        await read(until: { reader in reader.parsed.contains { ($0.id ?? 0) >= lastID } }, timeout: timeout)
+        let end = parsed.firstIndex { ($0.id ?? 0) >= lastID }.map { $0 + 1 } ?? parsed.count
+        let result = Array(parsed.prefix(end))
+        parsed.removeFirst(end)
+        return result
+    }
+
     /// Reads until a comment containing `text` arrives; whether it did.
     func waitForComment(containing text: String, timeout: Duration = .seconds(10)) async -> Bool {
         await read(until: { reader in reader.comments.contains { $0.contains(text) } }, timeout: timeout)

@@ -1,0 +1,132 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `broker` executable: flags and environment, graceful stop on SIGTERM.
+@Suite(.timeLimit(.minutes(2)), .serialized) struct ProcessTests {
+    static var brokerPath: String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("broker").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/broker").path
+    }
+
+    /// A free loopback port: bind to port 0 and read what the kernel chose.
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(fd, $0, length) }
+        }
+        withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    final class Server: @unchecked Sendable {
+        let process: Process
+        let port: Int
+        let exited: Mutex<ContinuousClock.Instant?> = Mutex(nil)
+
+        init(arguments: [String], environment: [String: String] = [:], port: Int) throws {
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: ProcessTests.brokerPath)
+            process.arguments = arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            self.port = port
+            process.terminationHandler = { [weak self] _ in self?.exited.withLock { $0 = .now } }
+            try process.run()
+        }
+
+        /// Waits (at most 10 s) until /healthz answers; its body.
+        func ready() async throws -> String {
+            for _ in 0..<200 {
+                if let body = try? await ProcessTests.get("http://127.0.0.1:\(port)/healthz") { return body }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("the server did not start")
+            return ""
+        }
+
+        /// Sends SIGTERM and returns how long the process took to exit (at most 10 s).
+        func terminate() async throws -> Duration {
+            let start = ContinuousClock.now
+            kill(process.processIdentifier, SIGTERM)
+            for _ in 0..<1000 {
+                if let end = exited.withLock({ $0 }) { return end - start }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            process.interrupt()
+            return .seconds(999)
+        }
+    }
+
+    static func get(_ url: String) async throws -> String {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+        return String(buffer: try await response.body.collect(upTo: 1 << 20))
+    }
+
+    static func post(_ url: String, _ body: String) async throws -> (Int, String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(Array(body.utf8))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+    }
+
+    @Test func sigtermStopsWithinTwoSecondsAndRestartKeepsTheLog() async throws {
+        let directory = NSTemporaryDirectory() + "broker-process-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let port = Self.freePort()
+        let server = try Server(
+            arguments: ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", directory, "--fsync", "always"], port: port)
+        #expect(try await server.ready() == #"{"status":"ok","lastSeq":0}"#)
+        for i in 1...3 {
+            let (status, _) = try await Self.post("http://127.0.0.1:\(port)/insert", #"{"event":"p","data":\#(i)}"#)
+            #expect(status == 200)
+        }
+        // An open SSE subscriber must not hold the shutdown up.
+        let subscriber = Task { try? await Self.get("http://127.0.0.1:\(port)/events") }
+        try await Task.sleep(for: .milliseconds(200))
+        let took = try await server.terminate()
+        #expect(took < .seconds(2), "took \(took)")
+        #expect(server.process.terminationStatus == 0)
+        subscriber.cancel()
+
+        // Environment variables configure the restart; the log goes on.
+        let port2 = Self.freePort()
+        let again = try Server(arguments: ["serve", "--host", "127.0.0.1"], environment: ["PORT": "\(port2)", "BROKER_DATA_DIR": directory], port: port2)
+        #expect(try await again.ready() == #"{"status":"ok","lastSeq":3}"#)
+        let (status, body) = try await Self.post("http://127.0.0.1:\(port2)/insert", #"{"event":"p","data":4}"#)
+        #expect(status == 200)
+        #expect(body.hasPrefix(#"{"seq":4,"#))
+        _ = try await again.terminate()
+    }
+
+    @Test func aSecondServerOnTheSameDirectoryIsRefused() async throws {
+        let directory = NSTemporaryDirectory() + "broker-process-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let port = Self.freePort()
+        let first = try Server(arguments: ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", directory], port: port)
+        _ = try await first.ready()
+        let second = try Server(arguments: ["serve", "--host", "127.0.0.1", "--port", "\(Self.freePort())", "--data-dir", directory], port: 0)
+        for _ in 0..<500 where second.exited.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(second.exited.withLock { $0 } != nil)
+        #expect(second.process.terminationStatus != 0)
+        _ = try await first.terminate()
+    }
+}
