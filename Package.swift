@@ -57,6 +57,8 @@ let package = Package(
         ),
         .testTarget(name: "BrokerLogTests", dependencies: ["BrokerLog", "CCRC32C"]),
         .testTarget(name: "BrokerJSONTests", dependencies: ["BrokerJSON"]),
+        // Runs the built `broker` executable; depends on it so that it is built first.
+        .testTarget(name: "BrokerToolTests", dependencies: ["BrokerLog", "broker"]),
         .testTarget(
             name: "BrokerHTTPTests",
             dependencies: [

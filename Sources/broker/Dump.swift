@@ -1,6 +1,219 @@
 import ArgumentParser
+import BrokerJSON
+import BrokerLog
 
-struct Dump: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "(not yet built)")
-    func run() async throws { throw ValidationError("not built yet") }
+/// `broker dump PATH`: every segment header and record, for a person or as JSON lines.
+struct Dump: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the segments and records of a data directory or one segment file.")
+
+    @Argument(help: "A data directory or a .seg file.")
+    var path: String
+    @Flag(help: "One JSON object a line instead of aligned text.")
+    var json = false
+    @Flag(help: "Only totals per segment and per event: records, bytes, compression ratio.")
+    var stats = false
+    @OptionGroup var filter: RecordFilter
+
+    func run() throws {
+        let scanner = try LogScanner.forTool(path)
+        let output = Output()
+        var printer: any DumpPrinter
+        if stats {
+            printer = StatsPrinter(output: output, json: json)
+        } else if json {
+            printer = JSONDumpPrinter(output: output)
+        } else {
+            printer = TextDumpPrinter(output: output)
+        }
+        var progress = Progress("dump")
+        var bytesRead = 0
+        try scanner.scan { item in
+            switch item {
+            case let .segment(segment, isNewest):
+                let records = try Self.countRecords(segment)
+                printer.segment(segment, isNewest: isNewest, records: records)
+            case let .frame(frame, offset, segment):
+                bytesRead = offset + frame.frameSize
+                progress.show("\(segment.path.split(separator: "/").last ?? "") \(Formatting.bytes(bytesRead))")
+                guard filter.matches(frame) else { return }
+                printer.record(frame, offset: offset, segment: segment)
+            case let .damage(segment, offset, problem):
+                printer.damage(segment: segment, offset: offset, problem: problem)
+            case let .incompleteTail(segment, offset, bytes):
+                printer.incompleteTail(segment: segment, offset: offset, bytes: bytes)
+            case .segmentEnd:
+                break
+            }
+        }
+        progress.finish()
+        printer.finish()
+        output.flush()
+    }
+
+    /// Valid frames in a segment (for its header line): a quick pass that checks CRCs
+    /// only, skipping damage as the dump itself does.
+    static func countRecords(_ segment: SegmentReader) throws -> Int {
+        let frames = segment.frames()
+        var count = 0
+        while let item = try frames.next() {
+            if case .frame = item {
+                count += 1
+            } else if !(try frames.skipDamage()) {
+                break
+            }
+        }
+        return count
+    }
+}
+
+/// How `dump` prints what the scanner finds.
+protocol DumpPrinter {
+    mutating func segment(_ segment: SegmentReader, isNewest: Bool, records: Int)
+    mutating func record(_ frame: FrameView, offset: Int, segment: SegmentReader)
+    mutating func damage(segment: String, offset: Int, problem: String)
+    mutating func incompleteTail(segment: String, offset: Int, bytes: Int)
+    mutating func finish()
+}
+
+/// The data of a frame as JSON text, or nil when it does not decompress or is not JSON
+/// (a library user may store any bytes).
+func jsonData(_ frame: FrameView) -> (text: [UInt8]?, problem: String?) {
+    let data: [UInt8]
+    do { data = try frame.data() } catch { return (nil, "\(error)") }
+    if (try? JSONCompactor.compact(data)) != nil { return (data, nil) }
+    return (nil, "data is not JSON (\(data.count) bytes)")
+}
+
+struct TextDumpPrinter: DumpPrinter {
+    let output: Output
+
+    mutating func segment(_ segment: SegmentReader, isNewest: Bool, records: Int) {
+        let header = segment.header
+        output.line("")
+        output.line("segment \(segment.path)")
+        output.line("  version \(header.version)  base seq \(header.baseSeq)  created \(Formatting.iso8601(milliseconds: header.createdMs))"
+            + "  \(isNewest ? "active" : "sealed")  \(segment.fileSize) bytes  \(records) records")
+        output.line("  " + Formatting.right("seq", 10) + "  " + Formatting.column("timestamp", 24) + "  " + Formatting.right("ms", 13)
+            + "  " + Formatting.column("event", 20) + "  " + Formatting.right("stored", 8) + "  " + Formatting.right("size", 8)
+            + "  " + Formatting.column("codec", 5) + "  data")
+    }
+
+    mutating func record(_ frame: FrameView, offset: Int, segment: SegmentReader) {
+        let (data, problem) = jsonData(frame)
+        output.write("  " + Formatting.right(String(frame.seq), 10) + "  " + Formatting.column(Formatting.iso8601(milliseconds: frame.timestamp), 24)
+            + "  " + Formatting.right(String(frame.timestamp), 13) + "  " + Formatting.column(frame.event, 20)
+            + "  " + Formatting.right(String(frame.payload.count), 8) + "  " + Formatting.right(String(frame.dataLength), 8)
+            + "  " + Formatting.column(frame.codec.description, 5) + "  ")
+        if let data { output.write(data) } else { output.write("!! \(problem ?? "")") }
+        output.line("")
+    }
+
+    mutating func damage(segment: String, offset: Int, problem: String) {
+        output.line("  !! \(segment): damaged at byte offset \(offset): \(problem)")
+    }
+
+    mutating func incompleteTail(segment: String, offset: Int, bytes: Int) {
+        output.line("  .. \(segment): \(bytes) bytes of an incomplete record at byte offset \(offset) (a write in progress, or a torn tail)")
+    }
+
+    mutating func finish() {}
+}
+
+struct JSONDumpPrinter: DumpPrinter {
+    let output: Output
+
+    mutating func segment(_ segment: SegmentReader, isNewest: Bool, records: Int) {
+        let header = segment.header
+        output.line(#"{"type":"segment","path":\#(JSONWriter.quoted(segment.path)),"version":\#(header.version),"baseSeq":\#(header.baseSeq),"#
+            + #""created":\#(header.createdMs),"createdTime":"\#(Formatting.iso8601(milliseconds: header.createdMs))","state":"\#(isNewest ? "active" : "sealed")","#
+            + #""bytes":\#(segment.fileSize),"records":\#(records)}"#)
+    }
+
+    mutating func record(_ frame: FrameView, offset: Int, segment: SegmentReader) {
+        let (data, problem) = jsonData(frame)
+        output.write(#"{"type":"record","seq":\#(frame.seq),"timestamp":\#(frame.timestamp),"time":"\#(Formatting.iso8601(milliseconds: frame.timestamp))","#
+            + #""event":\#(JSONWriter.quoted(frame.event)),"storedBytes":\#(frame.payload.count),"dataBytes":\#(frame.dataLength),"#
+            + #""codec":"\#(frame.codec)","segment":\#(JSONWriter.quoted(segment.path)),"offset":\#(offset),"#)
+        if let data {
+            output.write(#""data":"#)
+            output.write(data)
+            output.line("}")
+        } else {
+            output.line(#""dataProblem":\#(JSONWriter.quoted(problem ?? ""))}"#)
+        }
+    }
+
+    mutating func damage(segment: String, offset: Int, problem: String) {
+        output.line(#"{"type":"damage","segment":\#(JSONWriter.quoted(segment)),"offset":\#(offset),"problem":\#(JSONWriter.quoted(problem))}"#)
+    }
+
+    mutating func incompleteTail(segment: String, offset: Int, bytes: Int) {
+        output.line(#"{"type":"incomplete","segment":\#(JSONWriter.quoted(segment)),"offset":\#(offset),"bytes":\#(bytes)}"#)
+    }
+
+    mutating func finish() {}
+}
+
+/// `dump --stats`: totals per segment and per event.
+struct StatsPrinter: DumpPrinter {
+    struct Totals {
+        var records = 0
+        var stored = 0
+        var raw = 0
+        var ratio: String { stored == 0 ? "-" : String((Double(raw) / Double(stored) * 100).rounded() / 100) }
+    }
+
+    let output: Output
+    let json: Bool
+    private var segments: [(String, Totals)] = []
+    private var events: [String: Totals] = [:]
+    private var damaged = 0
+
+    init(output: Output, json: Bool) {
+        self.output = output
+        self.json = json
+    }
+
+    mutating func segment(_ segment: SegmentReader, isNewest: Bool, records: Int) {
+        segments.append((segment.path, Totals()))
+    }
+
+    mutating func record(_ frame: FrameView, offset: Int, segment: SegmentReader) {
+        segments[segments.count - 1].1.records += 1
+        segments[segments.count - 1].1.stored += frame.payload.count
+        segments[segments.count - 1].1.raw += frame.dataLength
+        events[frame.event, default: Totals()].records += 1
+        events[frame.event, default: Totals()].stored += frame.payload.count
+        events[frame.event, default: Totals()].raw += frame.dataLength
+    }
+
+    mutating func damage(segment: String, offset: Int, problem: String) { damaged += 1 }
+    mutating func incompleteTail(segment: String, offset: Int, bytes: Int) {}
+
+    mutating func finish() {
+        let byName = events.sorted { $0.key < $1.key }
+        if json {
+            for (path, totals) in segments { output.line(Self.json("segment", JSONWriter.quoted(path), totals)) }
+            for (name, totals) in byName { output.line(Self.json("event", JSONWriter.quoted(name), totals)) }
+            return
+        }
+        output.line(Formatting.column("segment", 60) + Self.header)
+        for (path, totals) in segments { output.line(Formatting.column(path, 60) + Self.row(totals)) }
+        output.line("")
+        output.line(Formatting.column("event", 60) + Self.header)
+        for (name, totals) in byName { output.line(Formatting.column(name, 60) + Self.row(totals)) }
+        if damaged > 0 { output.line("\n\(damaged) damaged frame(s) or header(s) were skipped") }
+    }
+
+    static let header = Formatting.right("records", 10) + Formatting.right("stored", 14) + Formatting.right("data", 14) + Formatting.right("ratio", 8)
+
+    static func row(_ totals: Totals) -> String {
+        Formatting.right(String(totals.records), 10) + Formatting.right(String(totals.stored), 14)
+            + Formatting.right(String(totals.raw), 14) + Formatting.right(totals.ratio, 8)
+    }
+
+    static func json(_ kind: String, _ name: String, _ totals: Totals) -> String {
+        #"{"type":"\#(kind)","\#(kind == "event" ? "event" : "path")":\#(name),"records":\#(totals.records),"storedBytes":\#(totals.stored),"dataBytes":\#(totals.raw)}"#
+    }
 }

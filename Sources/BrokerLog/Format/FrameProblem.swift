@@ -30,7 +30,7 @@ public enum FrameProblem: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .short(needed, available): "incomplete: needs \(needed) bytes, \(available) remain"
-        case .badMagic: "bad magic (not a Broker segment)"
+        case .badMagic: "bad magic number"
         case let .unsupportedVersion(v): "unsupported format version \(v)"
         case let .badHeaderFlags(f): "unknown header flags 0x\(String(f, radix: 16))"
         case let .headerCRCMismatch(s, c): "header CRC mismatch (stored \(hex(s)), computed \(hex(c)))"

@@ -18,9 +18,8 @@ struct LogRecovery {
 
         let listed = try SegmentFileName.list(in: directory)
         var segments: [Segment] = []
-        var latest = LatestIndex()
+        var chain = NameChain(firstBaseSeq: listed.first?.baseSeq ?? 1)
         var lastTimestamp: Int64 = 0
-        let firstBaseSeq = listed.first?.baseSeq ?? 1
         for (position, entry) in listed.enumerated() {
             let isNewest = position == listed.count - 1
             var segment = try openSegment(entry.path, baseSeq: entry.baseSeq, writable: isNewest)
@@ -31,9 +30,9 @@ struct LogRecovery {
             scan: while let item = try reader.next() {
                 switch item {
                 case let .frame(frame, offset):
-                    let location = RecordLocation(seq: frame.seq, offset: UInt32(offset))
-                    let previous = latest.update(frame.event, to: location)
-                    try checkChain(frame, previous: previous, firstBaseSeq: firstBaseSeq, segment: segment.path, offset: offset)
+                    if let problem = chain.note(frame, at: offset) {
+                        throw .corrupt(segment: segment.path, offset: offset, problem: problem)
+                    }
                     segment.noteFrame(seq: frame.seq, offset: offset)
                     segment.size = offset + frame.frameSize
                     lastTimestamp = max(lastTimestamp, frame.timestamp)
@@ -53,7 +52,7 @@ struct LogRecovery {
         try segments[segments.count - 1].file.sync()
         let lastSeq = segments[segments.count - 1].lastSeq
         return LogState(
-            segments: segments, latest: latest, lastSeq: lastSeq, syncedSeq: lastSeq, visibleSeq: lastSeq,
+            segments: segments, latest: chain.latest, lastSeq: lastSeq, syncedSeq: lastSeq, visibleSeq: lastSeq,
             lastTimestamp: lastTimestamp, lock: lock)
     }
 
@@ -98,18 +97,6 @@ struct LogRecovery {
             offset += read
         }
         return true
-    }
-
-    /// Each record must link to the previous record of its name, as the index has it.
-    /// A name first seen here may link below the oldest segment (removed by hand).
-    private func checkChain(_ frame: FrameView, previous: RecordLocation?, firstBaseSeq: UInt64, segment: String, offset: Int) throws(LogError) {
-        let found = RecordLocation(seq: frame.prevSeq, offset: frame.prevOffset)
-        if let previous {
-            if found == previous { return }
-        } else if frame.prevSeq == 0 || frame.prevSeq < firstBaseSeq {
-            return
-        }
-        throw .corrupt(segment: segment, offset: offset, problem: .brokenNameChain(seq: frame.seq, expected: previous, found: found))
     }
 
     private func cutTornTail(of segment: Segment, at offset: Int, problem: FrameProblem) throws(LogError) {

@@ -1,0 +1,21 @@
+/// Checks that each record links to the previous record of its name (SPEC.md 2.3),
+/// keeping the latest location of every name as it goes. Used by recovery on open
+/// and by `broker verify`.
+struct NameChain {
+    private(set) var latest = LatestIndex()
+    /// Names first seen may link below this seq: to segments removed by hand.
+    let firstBaseSeq: UInt64
+
+    /// Notes a frame; the problem when its link is not the name's previous record.
+    mutating func note(_ frame: FrameView, at offset: Int) -> FrameProblem? {
+        let location = RecordLocation(seq: frame.seq, offset: UInt32(offset))
+        let previous = latest.update(frame.event, to: location)
+        let found = RecordLocation(seq: frame.prevSeq, offset: frame.prevOffset)
+        if let previous {
+            if found == previous { return nil }
+        } else if frame.prevSeq == 0 || frame.prevSeq < firstBaseSeq {
+            return nil
+        }
+        return .brokenNameChain(seq: frame.seq, expected: previous, found: found)
+    }
+}
