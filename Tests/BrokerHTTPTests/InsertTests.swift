@@ -117,6 +117,19 @@ import Testing
         }
     }
 
+    @Test func aFailedAppendAnswers503AndReadsKeepWorking() async throws {
+        try await ServerHarness.with { server in
+            try await server.mustInsert("a", "1")
+            await server.log.close()  // every later append fails, as after a failed fsync
+            let reply = try await server.insert("a", "2")
+            #expect(reply.status == 503)
+            #expect((reply.object["error"] as? String)?.contains("could not store") == true)
+            let audit = try await server.request(.GET, "/audit/a")
+            #expect(audit.status == 200)
+            #expect((audit.json as? [[String: Any]])?.count == 1)
+        }
+    }
+
     static func segmentBytes(_ directory: String) throws -> [String: Data] {
         var all: [String: Data] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasSuffix(".seg") {

@@ -133,15 +133,15 @@ struct Tool {
     }
 
     @Test func verifyNeverWrites() throws {
-        let before = try FileManager.default.contentsOfDirectory(atPath: Tool.segments + "/torn-tail").map {
-            (try? Data(contentsOf: URL(fileURLWithPath: Tool.segments + "/torn-tail/" + $0))) ?? Data()
+        func snapshot() throws -> [Data] {
+            try FileManager.default.contentsOfDirectory(atPath: Tool.segments + "/torn-tail").sorted().map {
+                try Data(contentsOf: URL(fileURLWithPath: Tool.segments + "/torn-tail/" + $0))
+            }
         }
+        let before = try snapshot()
         _ = try Tool.run(["verify", "torn-tail"])
         _ = try Tool.run(["dump", "torn-tail"])
-        let after = try FileManager.default.contentsOfDirectory(atPath: Tool.segments + "/torn-tail").map {
-            (try? Data(contentsOf: URL(fileURLWithPath: Tool.segments + "/torn-tail/" + $0))) ?? Data()
-        }
-        #expect(before == after)
+        #expect(try snapshot() == before)
     }
 }
 
