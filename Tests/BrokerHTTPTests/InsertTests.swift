@@ -130,6 +130,31 @@ import Testing
         }
     }
 
+    @Test func aFullDiskAnswers503KeepsServingReadsAndRecovers() async throws {
+        let faults = SwitchableFaults()
+        let configuration = ServerHarness.configuration {
+            $0.log.durability = .always
+            $0.log.faults = faults
+        }
+        try await ServerHarness.with(configuration) { server in
+            try await server.mustInsert("disk", "1")
+            let stream = try await server.subscribe()
+            #expect(await stream.next(1).map(\.id) == [1])
+            faults.failWrites()
+            for _ in 0..<3 {
+                let reply = try await server.insert("disk", "2")
+                #expect(reply.status == 503)
+                #expect((reply.object["error"] as? String)?.contains("No space left on device") == true, "\(reply.body)")
+            }
+            #expect(try await server.request(.GET, "/healthz").body == #"{"status":"ok","lastSeq":1}"#)
+            #expect((try await server.request(.GET, "/audit/disk").json as? [Any])?.count == 1)
+            faults.heal()
+            #expect(try await server.mustInsert("disk", "3") == 2)
+            // Subscribers saw no failed record, and the next one arrives.
+            #expect(await stream.next(1) == [SSEEvent(id: 2, event: "disk", data: "3")])
+        }
+    }
+
     static func segmentBytes(_ directory: String) throws -> [String: Data] {
         var all: [String: Data] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasSuffix(".seg") {

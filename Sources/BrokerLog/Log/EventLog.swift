@@ -141,9 +141,9 @@ public final class EventLog: Sendable {
 
     /// Seals the active segment (fsynced whatever the policy) and starts a new one.
     private func rotate(_ state: inout LogState, baseSeq: UInt64) throws(LogError) {
-        try state.active.file.sync()
+        try state.active.sync()
         state.statistics.fsyncs += 1
-        state.segments.append(try Segment.create(in: directory, baseSeq: baseSeq, createdMs: options.clock()))
+        state.segments.append(try Segment.create(in: directory, baseSeq: baseSeq, createdMs: options.clock(), faults: options.faults))
         // Everything up to here is in sealed, fsynced segments.
         state.syncedSeq = max(state.syncedSeq, baseSeq - 1)
         options.logger.debug("sealed segment, started \(SegmentFileName.name(forBaseSeq: baseSeq))")
@@ -177,16 +177,16 @@ public final class EventLog: Sendable {
     /// the next one (group commit).
     private func syncLoop() {
         while true {
-            let job = state.withLock { state -> (FileHandle, UInt64)? in
+            let job = state.withLock { state -> (Segment, UInt64)? in
                 if state.syncedSeq >= state.lastSeq || state.failure != nil {
                     state.syncInFlight = false
                     return nil
                 }
-                return (state.active.file, state.lastSeq)
+                return (state.active, state.lastSeq)
             }
-            guard let (file, target) = job else { return }
+            guard let (segment, target) = job else { return }
             var failure: LogError?
-            do { try file.sync() } catch { failure = error }
+            do { try segment.sync() } catch { failure = error }
             let ready = state.withLock { state in state.finishSync(upTo: target, failure: failure) }
             for waiter in ready.waiters { waiter.resume(returning: ready.result) }
             if let failure { options.logger.error("fsync failed, the log accepts no more appends: \(failure)") }
@@ -206,12 +206,12 @@ public final class EventLog: Sendable {
 
     /// fsyncs the active segment if anything written is not yet synced.
     private func syncNow() {
-        let job = state.withLock { state -> (FileHandle, UInt64)? in
-            state.syncedSeq < state.lastSeq && state.failure == nil ? (state.active.file, state.lastSeq) : nil
+        let job = state.withLock { state -> (Segment, UInt64)? in
+            state.syncedSeq < state.lastSeq && state.failure == nil ? (state.active, state.lastSeq) : nil
         }
-        guard let (file, target) = job else { return }
+        guard let (segment, target) = job else { return }
         var failure: LogError?
-        do { try file.sync() } catch { failure = error }
+        do { try segment.sync() } catch { failure = error }
         _ = state.withLock { state in state.finishSync(upTo: target, failure: failure) }
     }
 
@@ -263,12 +263,12 @@ public final class EventLog: Sendable {
     }
 
     private func closeNow() {
-        let (file, target) = state.withLock { state in
+        let (segment, target) = state.withLock { state in
             state.isClosed = true
-            return (state.active.file, state.lastSeq)
+            return (state.active, state.lastSeq)
         }
         var failure: LogError?
-        do { try file.sync() } catch { failure = error }
+        do { try segment.sync() } catch { failure = error }
         let (ready, subscribers) = state.withLock { state in
             let ready = state.finishSync(upTo: target, failure: failure)
             let subscribers = Array(state.subscribers.values)

@@ -38,6 +38,8 @@ public struct LogOptions: Sendable {
     /// Milliseconds since the Unix epoch, for record timestamps and segment headers.
     /// Replaceable so that tests and fixtures get fixed times.
     public var clock: @Sendable () -> Int64
+    /// Test hook to inject write and fsync failures; nil in production.
+    public var faults: (any StorageFaults)?
 
     public init(
         compression: Bool = true, durability: Durability = .always,
@@ -50,6 +52,7 @@ public struct LogOptions: Sendable {
         self.segmentBytes = segmentBytes
         self.logger = logger
         self.clock = clock
+        self.faults = nil
     }
 
     /// The real-time clock in milliseconds.

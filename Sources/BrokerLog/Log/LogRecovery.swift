@@ -45,7 +45,7 @@ struct LogRecovery {
             segments.append(segment)
         }
         if segments.isEmpty {
-            segments.append(try Segment.create(in: directory, baseSeq: 1, createdMs: options.clock()))
+            segments.append(try Segment.create(in: directory, baseSeq: 1, createdMs: options.clock(), faults: options.faults))
         }
         // Records recovered from the page cache after a process crash may never have
         // been fsynced: sync them before anyone is shown them.
@@ -82,7 +82,7 @@ struct LogRecovery {
             options.logger.warning("\(path): rewriting the header of a segment torn while it was created")
             try Segment.writeHeader(to: file, baseSeq: baseSeq, createdMs: options.clock())
         }
-        return Segment(baseSeq: baseSeq, path: path, file: file, size: SegmentHeader.size, lastSeq: baseSeq - 1)
+        return Segment(baseSeq: baseSeq, path: path, file: file, size: SegmentHeader.size, lastSeq: baseSeq - 1, faults: options.faults)
     }
 
     private static func isTornCreation(_ file: FileHandle) throws(LogError) -> Bool {

@@ -10,6 +10,7 @@ struct Segment {
     let baseSeq: UInt64
     let path: String
     let file: FileHandle
+    let faults: (any StorageFaults)?
     var size: Int
     /// `baseSeq - 1` while the segment holds no record.
     var lastSeq: UInt64
@@ -17,27 +18,31 @@ struct Segment {
 
     var isEmpty: Bool { lastSeq < baseSeq }
 
-    init(baseSeq: UInt64, path: String, file: FileHandle, size: Int, lastSeq: UInt64) {
+    init(baseSeq: UInt64, path: String, file: FileHandle, size: Int, lastSeq: UInt64, faults: (any StorageFaults)?) {
         self.baseSeq = baseSeq
         self.path = path
         self.file = file
+        self.faults = faults
         self.size = size
         self.lastSeq = lastSeq
     }
 
     /// Creates a new, empty segment and makes it and its directory entry durable
     /// before returning (SPEC.md 2.4).
-    static func create(in directory: String, baseSeq: UInt64, createdMs: Int64) throws(LogError) -> Segment {
+    static func create(in directory: String, baseSeq: UInt64, createdMs: Int64, faults: (any StorageFaults)?) throws(LogError) -> Segment {
         let path = directory + "/" + SegmentFileName.name(forBaseSeq: baseSeq)
         let file = try FileHandle.open(path, flags: O_RDWR | O_CREAT | O_EXCL)
         do throws(LogError) {
+            if let fault = faults?.writeFault(path: path, count: SegmentHeader.size) {
+                throw .io(path: path, operation: "write", errno: fault.errno)
+            }
             try writeHeader(to: file, baseSeq: baseSeq, createdMs: createdMs)
             try FileHandle.syncDirectory(directory)
         } catch {
             unlink(path)
             throw error
         }
-        return Segment(baseSeq: baseSeq, path: path, file: file, size: SegmentHeader.size, lastSeq: baseSeq - 1)
+        return Segment(baseSeq: baseSeq, path: path, file: file, size: SegmentHeader.size, lastSeq: baseSeq - 1, faults: faults)
     }
 
     /// Writes a fresh header over whatever the file holds and fsyncs it.
@@ -52,12 +57,22 @@ struct Segment {
     /// so a failed append leaves no partial frame behind.
     mutating func append(_ buffer: [UInt8], count: Int) throws(LogError) {
         do throws(LogError) {
+            if let fault = faults?.writeFault(path: path, count: count) {
+                try file.write(buffer, range: 0..<min(fault.written, count), at: size)
+                throw .io(path: path, operation: "write", errno: fault.errno)
+            }
             try file.write(buffer, range: 0..<count, at: size)
         } catch {
             try? file.truncate(to: size)
             throw error
         }
         size += count
+    }
+
+    /// fsyncs the segment's file.
+    func sync() throws(LogError) {
+        if let code = faults?.syncFault(path: path) { throw .io(path: path, operation: "fsync", errno: code) }
+        try file.sync()
     }
 
     /// Records that the frame of `seq` now ends the segment.

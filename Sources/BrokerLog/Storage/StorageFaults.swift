@@ -1,0 +1,38 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A hook that makes storage operations fail, so tests can show what a full disk or a
+/// failing device does to the log (SPEC.md 3.3, 6). Production code passes none.
+public protocol StorageFaults: Sendable {
+    /// To fail a write of `count` bytes to `path`: the errno, and how many bytes to
+    /// write first (a partial write). Nil lets the write proceed.
+    func writeFault(path: String, count: Int) -> (errno: Int32, written: Int)?
+    /// To fail an fsync of `path`: the errno. Nil lets it proceed.
+    func syncFault(path: String) -> Int32?
+}
+
+/// Faults switched on and off by hand: for tests and failure drills.
+public final class SwitchableFaults: StorageFaults {
+    private let state = Mutex<(write: (errno: Int32, written: Int)?, sync: Int32?)>((nil, nil))
+
+    public init() {}
+
+    /// From now on every write fails with `code` after writing `written` bytes.
+    public func failWrites(errno code: Int32 = ENOSPC, afterWriting written: Int = 0) {
+        state.withLock { $0.write = (code, written) }
+    }
+
+    /// From now on every fsync fails with `code`.
+    public func failSyncs(errno code: Int32 = EIO) { state.withLock { $0.sync = code } }
+
+    /// Writes and fsyncs work again.
+    public func heal() { state.withLock { $0 = (nil, nil) } }
+
+    public func writeFault(path: String, count: Int) -> (errno: Int32, written: Int)? { state.withLock { $0.write } }
+    public func syncFault(path: String) -> Int32? { state.withLock { $0.sync } }
+}
