@@ -57,6 +57,9 @@ let package = Package(
         ),
         .testTarget(name: "BrokerLogTests", dependencies: ["BrokerLog", "CCRC32C"]),
         .testTarget(name: "BrokerJSONTests", dependencies: ["BrokerJSON"]),
+        // A child process the crash tests SIGKILL while it appends.
+        .executableTarget(name: "broker-crash-writer", dependencies: ["BrokerLog"], path: "Tests/CrashWriter"),
+        .testTarget(name: "BrokerCrashTests", dependencies: ["BrokerLog", "broker-crash-writer"]),
         // Runs the built `broker` executable; depends on it so that it is built first.
         .testTarget(name: "BrokerToolTests", dependencies: ["BrokerLog", "broker"]),
         .testTarget(

@@ -48,8 +48,10 @@ final class BrokerMetrics: Sendable {
               dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory)
     }
 
-    /// The Prometheus text, with the log's counters brought up to date.
-    func render(from log: EventLog) -> [UInt8] {
+    /// The Prometheus text, with the log's counters and the subscriber count brought
+    /// up to date (read at scrape time, so the gauge is never stale).
+    func render(from log: EventLog, subscribers count: Int) -> [UInt8] {
+        subscribers.record(count)
         let now = log.statistics
         let previous = reported.withLock { reported in
             defer { reported = now }

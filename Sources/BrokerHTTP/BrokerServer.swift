@@ -27,7 +27,7 @@ public enum BrokerServer {
         let insert = InsertRoute(
             log: log, maxBodyBytes: configuration.maxBodyBytes, maxJSONDepth: configuration.maxJSONDepth, metrics: metrics)
         let events = EventsRoute(log: log, hub: hub)
-        let reads = ReadRoutes(log: log, metrics: metrics)
+        let reads = ReadRoutes(log: log, hub: hub, metrics: metrics)
         router.post("/insert") { request, _ in try await insert.handle(request) }
         router.get("/events") { request, _ in try events.handle(request) }
         router.get("/audit/**") { request, context in
@@ -36,8 +36,10 @@ public enum BrokerServer {
         router.get("/healthz") { _, _ in reads.health() }
         router.get("/metrics") { _, _ in reads.prometheus() }
 
+        let idle = configuration.idleTimeout.components
         var app = Application(
             router: router,
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "broker"),
             onServerRunning: onServerRunning,
             logger: configuration.logger)

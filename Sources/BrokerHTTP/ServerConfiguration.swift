@@ -15,6 +15,10 @@ public struct ServerConfiguration: Sendable {
     public var heartbeat: Duration = .seconds(15)
     /// SSE messages a subscriber may have queued before it is disconnected.
     public var subscriberBuffer: Int = 4096
+    /// A connection that sends nothing for this long while a request is being read,
+    /// or between requests, is closed (so stalled clients cannot pile up). SSE
+    /// responses are not affected.
+    public var idleTimeout: Duration = .seconds(30)
     /// Deepest JSON nesting accepted in `data`.
     public var maxJSONDepth: Int = 512
     public var logger: Logger = Logger(label: "broker")

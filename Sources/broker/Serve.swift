@@ -30,6 +30,8 @@ struct Serve: AsyncParsableCommand {
     var heartbeatMs: Int = 15_000
     @Option(name: .customLong("subscriber-buffer"), help: "SSE messages a subscriber may lag behind before it is disconnected.")
     var subscriberBuffer: Int = 4096
+    @Option(name: .customLong("idle-timeout-ms"), help: "Close connections that send nothing for this long while a request is read or between requests.")
+    var idleTimeoutMs: Int = 30_000
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
@@ -42,6 +44,7 @@ struct Serve: AsyncParsableCommand {
         if heartbeatMs < 1 { throw ValidationError("--heartbeat-ms must be positive") }
         if subscriberBuffer < 1 { throw ValidationError("--subscriber-buffer must be positive") }
         if fsyncIntervalMs < 1 { throw ValidationError("--fsync-interval-ms must be positive") }
+        if idleTimeoutMs < 1 { throw ValidationError("--idle-timeout-ms must be positive") }
     }
 
     func run() async throws {
@@ -59,6 +62,7 @@ struct Serve: AsyncParsableCommand {
         configuration.maxBodyBytes = maxBody.value
         configuration.heartbeat = .milliseconds(heartbeatMs)
         configuration.subscriberBuffer = subscriberBuffer
+        configuration.idleTimeout = .milliseconds(idleTimeoutMs)
         configuration.logger = Logger(label: "broker")
         configuration.log = LogOptions(
             compression: compression == .lz4, durability: fsync.durability(intervalMs: fsyncIntervalMs),

@@ -6,6 +6,7 @@ import NIOCore
 /// `GET /audit/{event}`, `GET /healthz` and `GET /metrics` (SPEC.md 4.4 to 4.6).
 struct ReadRoutes: Sendable {
     let log: EventLog
+    let hub: SubscriberHub
     let metrics: BrokerMetrics
 
     /// The event's history as a JSON array, oldest first, narrowed by the query.
@@ -40,7 +41,7 @@ struct ReadRoutes: Sendable {
     func prometheus() -> Response {
         Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render(from: log))))
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render(from: log, subscribers: hub.subscriberCount))))
     }
 
     /// A non-negative integer query parameter, or nil when absent.

@@ -27,27 +27,40 @@ struct EventStream: Sendable {
 
     func write(to writer: inout any ResponseBodyWriter) async throws {
         let allocator = ByteBufferAllocator()
-        var registration: SubscriberHub.Registration
         switch start {
         case .snapshot:
             // Join first: the snapshot is taken at the hub's seq, live records follow it.
-            registration = hub.register(names: names)!
-            try await writeSnapshot(upTo: registration.startSeq, to: &writer, allocator: allocator)
+            let registration = hub.register(names: names)!
+            try await stream(registration, to: &writer) { (writer) async throws in
+                try await writeSnapshot(upTo: registration.startSeq, to: &writer, allocator: allocator)
+            }
         case let .resume(after):
+            // Catch up from the log without queueing live records; join when caught up.
             var next = after + 1
             var joined: SubscriberHub.Registration?
-            // Catch up from the log without queueing live records; join when caught up.
             for _ in 0..<Self.catchUpRounds {
                 let target = hub.lastSeq
                 next = try await writeRecords(from: next, through: target, to: &writer, allocator: allocator)
                 if let registration = hub.register(names: names, ifAt: target) { joined = registration; break }
             }
-            registration = joined ?? hub.register(names: names)!
-            _ = try await writeRecords(from: next, through: registration.startSeq, to: &writer, allocator: allocator)
+            let registration = joined ?? hub.register(names: names)!
+            try await stream(registration, to: &writer) { [next] (writer) async throws in
+                _ = try await writeRecords(from: next, through: registration.startSeq, to: &writer, allocator: allocator)
+            }
         }
+    }
+
+    /// Writes the backlog, then live messages until the hub ends the queue, the client
+    /// goes away or the server shuts down. The registration is released whatever
+    /// happens, the moment this returns or throws.
+    private func stream(
+        _ registration: SubscriberHub.Registration, to writer: inout any ResponseBodyWriter,
+        backlog: (inout any ResponseBodyWriter) async throws -> Void
+    ) async throws {
         let id = registration.id
         let hub = self.hub
         defer { hub.unregister(id) }
+        try await backlog(&writer)
         try await withGracefulShutdownHandler {
             for await message in registration.messages { try await writer.write(message) }
         } onGracefulShutdown: {

@@ -88,14 +88,12 @@ final class SubscriberHub: Service, Sendable {
         }
         guard let registration else { return nil }
         queue.onTermination = { [weak self] _ in self?.unregister(registration.id) }
-        metrics.subscribers.record(subscriberCount)
         return registration
     }
 
     func unregister(_ id: UInt64) {
         let removed = state.withLock { $0.subscribers.removeValue(forKey: id) }
         removed?.queue.finish()
-        metrics.subscribers.record(subscriberCount)
     }
 
     private func publish(_ record: Record) {
@@ -135,7 +133,6 @@ final class SubscriberHub: Service, Sendable {
         guard !subscribers.isEmpty else { return }
         for subscriber in subscribers { subscriber.queue.finish() }
         metrics.subscribersDropped.increment(by: subscribers.count)
-        metrics.subscribers.record(subscriberCount)
         logger.info("disconnected \(subscribers.count) slow subscriber(s)")
     }
 
@@ -147,6 +144,5 @@ final class SubscriberHub: Service, Sendable {
             return Array(state.subscribers.values)
         }
         for subscriber in all { subscriber.queue.finish() }
-        metrics.subscribers.record(0)
     }
 }
