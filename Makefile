@@ -5,7 +5,10 @@ SWIFT ?= swift
 DATA_DIR ?= ./data
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release run test clean
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := FuzzSegments FuzzInsertBody
+
+.PHONY: deps build release run test test-tsan stress fuzz clean
 
 ## deps: install liblz4-dev and pkg-config with apt-get when missing
 deps:
@@ -30,5 +33,28 @@ run: release
 test: build
 	$(SWIFT) test --skip-build
 
+## test-tsan: every test under ThreadSanitizer (a separate build in .build-tsan)
+test-tsan: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
+
+## stress: the crash loop with 1,000 SIGKILLs (make test runs 50)
+stress: build
+	BROKER_CRASH_KILLS=1000 $(SWIFT) test --skip-build --filter CrashLoopTests
+
+## fuzz: each libFuzzer target for FUZZ_SECONDS; new coverage is merged into Fixtures/fuzz/
+fuzz: deps
+	cd Fuzz && $(SWIFT) build -c release -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library
+	@set -e; bin=$$(cd Fuzz && $(SWIFT) build -c release --show-bin-path); \
+	for target in $(FUZZ_TARGETS); do \
+		case $$target in FuzzSegments) corpus=Fixtures/fuzz/segments;; FuzzInsertBody) corpus=Fixtures/fuzz/insert-body;; esac; \
+		work=$$(mktemp -d); \
+		echo "== $$target for $(FUZZ_SECONDS) s"; \
+		$$bin/$$target -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \
+			-artifact_prefix=Fuzz/crash- $$work $$corpus; \
+		$$bin/$$target -merge=1 $$corpus $$work >/dev/null 2>&1; \
+		rm -rf $$work; \
+	done
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-tsan Fuzz/.build

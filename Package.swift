@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "BrokerLog", targets: ["BrokerLog"]),
         .library(name: "BrokerHTTP", targets: ["BrokerHTTP"]),
         .executable(name: "broker", targets: ["broker"]),
+        .library(name: "BrokerFuzzChecks", targets: ["BrokerFuzzChecks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -33,6 +34,7 @@ let package = Package(
             dependencies: [
                 "CLZ4", "CCRC32C",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .target(name: "BrokerJSON", dependencies: ["BrokerLog"]),
@@ -47,6 +49,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // What the libFuzzer targets in Fuzz/ check, shared with the corpus-replay tests.
+        .target(name: "BrokerFuzzChecks", dependencies: ["BrokerLog", "BrokerJSON"]),
         .executableTarget(
             name: "broker",
             dependencies: [
@@ -57,6 +61,7 @@ let package = Package(
         ),
         .testTarget(name: "BrokerLogTests", dependencies: ["BrokerLog", "CCRC32C"]),
         .testTarget(name: "BrokerJSONTests", dependencies: ["BrokerJSON"]),
+        .testTarget(name: "BrokerFuzzCorpusTests", dependencies: ["BrokerFuzzChecks"]),
         // A child process the crash tests SIGKILL while it appends.
         .executableTarget(name: "broker-crash-writer", dependencies: ["BrokerLog"], path: "Tests/CrashWriter"),
         .testTarget(name: "BrokerCrashTests", dependencies: ["BrokerLog", "broker-crash-writer"]),

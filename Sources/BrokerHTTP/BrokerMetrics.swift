@@ -1,7 +1,6 @@
 import BrokerLog
 import CoreMetrics
 import Prometheus
-import Synchronization
 
 /// The server's metrics, in a registry of its own (so that several servers can live in
 /// one process, as in tests), rendered in Prometheus text format by `GET /metrics`.
@@ -20,7 +19,7 @@ final class BrokerMetrics: Sendable {
     private let eventNames: CoreMetrics.Gauge
     private let lastSeq: CoreMetrics.Gauge
     /// Log counters already reported, so that scrapes add only what is new.
-    private let reported = Mutex(LogStatistics())
+    private let reported = Locked(LogStatistics())
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)

@@ -120,7 +120,7 @@ import Testing
             let fast = try await server.subscribe()
             let total = 600
             let payload = "\"" + String(repeating: "x", count: 20_000) + "\""
-            let reader = Task { await fast.next(total).compactMap(\.id) }
+            let reader = Task { await fast.next(total, timeout: .seconds(120)).compactMap(\.id) }
             for _ in 1...total { try await server.mustInsert("big", payload) }
             #expect(await reader.value == Array(1...UInt64(total)))
             // The slow one never read: the server cut it off once its queue filled.

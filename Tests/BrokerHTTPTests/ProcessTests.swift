@@ -1,7 +1,7 @@
+import BrokerLog
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -37,7 +37,7 @@ import Glibc
     final class Server: @unchecked Sendable {
         let process: Process
         let port: Int
-        let exited: Mutex<ContinuousClock.Instant?> = Mutex(nil)
+        let exited: Locked<ContinuousClock.Instant?> = Locked(nil)
 
         init(arguments: [String], environment: [String: String] = [:], port: Int) throws {
             process = Process()

@@ -7,7 +7,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
-import Synchronization
 import Testing
 
 /// A Broker server on an ephemeral loopback port over a fresh data directory, and an

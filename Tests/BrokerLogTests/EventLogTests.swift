@@ -168,7 +168,7 @@ import Testing
     @Test func timestampsNeverGoBackwards() async throws {
         let dir = TempDirectory()
         defer { dir.remove() }
-        let times = Mutex<[Int64]>([0, 5000, 4000, 6000, 1000])
+        let times = Locked<[Int64]>([0, 5000, 4000, 6000, 1000])
         var options = LogOptions.test()
         options.clock = { times.withLock { $0.isEmpty ? 7000 : $0.removeFirst() } }
         let log = try EventLog.open(directory: dir.path, options: options)
@@ -179,4 +179,3 @@ import Testing
     }
 }
 
-import Synchronization

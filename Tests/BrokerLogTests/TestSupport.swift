@@ -1,4 +1,3 @@
-import Synchronization
 import Foundation
 @testable import BrokerLog
 
@@ -41,7 +40,7 @@ struct TempDirectory {
 
 /// A clock that ticks one millisecond per reading from a fixed start.
 final class TestClock: Sendable {
-    private let now = Mutex<Int64>(1_700_000_000_000)
+    private let now = Locked<Int64>(1_700_000_000_000)
     var read: @Sendable () -> Int64 { { self.now.withLock { $0 += 1; return $0 } } }
 }
 

@@ -2,7 +2,6 @@ import BrokerLog
 import Logging
 import NIOCore
 import ServiceLifecycle
-import Synchronization
 
 /// Fans every record the log makes visible out to the SSE subscribers. Each record is
 /// encoded to its SSE bytes once and the same buffer is queued for every subscriber
@@ -30,7 +29,7 @@ final class SubscriberHub: Service, Sendable {
         var isClosed = false
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let feed: LogSubscription
     private let capacity: Int
     private let heartbeat: Duration
@@ -40,7 +39,7 @@ final class SubscriberHub: Service, Sendable {
 
     init(log: EventLog, capacity: Int, heartbeat: Duration, metrics: BrokerMetrics, logger: Logger) {
         self.feed = log.subscribe()
-        self.state = Mutex(State(lastSeq: feed.startSeq))
+        self.state = Locked(State(lastSeq: feed.startSeq))
         self.capacity = capacity
         self.heartbeat = heartbeat
         self.metrics = metrics

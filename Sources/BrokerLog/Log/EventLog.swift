@@ -1,6 +1,5 @@
 import Dispatch
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -24,14 +23,14 @@ public struct AppendEntry: Sendable {
 public final class EventLog: Sendable {
     public let directory: String
     public let options: LogOptions
-    let state: Mutex<LogState>
+    let state: Locked<LogState>
     private let syncQueue = DispatchQueue(label: "broker.log.fsync")
-    private let intervalSync: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let intervalSync: Locked<Task<Void, Never>?> = Locked(nil)
 
     init(directory: String, options: LogOptions, state: LogState) {
         self.directory = directory
         self.options = options
-        self.state = Mutex(state)
+        self.state = Locked(state)
         if case let .interval(ms) = options.durability { startIntervalSync(every: ms) }
     }
 

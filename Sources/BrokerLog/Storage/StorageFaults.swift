@@ -1,4 +1,3 @@
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +17,7 @@ public protocol StorageFaults: Sendable {
 
 /// Faults switched on and off by hand: for tests and failure drills.
 public final class SwitchableFaults: StorageFaults {
-    private let state = Mutex<(write: (errno: Int32, written: Int)?, sync: Int32?)>((nil, nil))
+    private let state = Locked<(write: (errno: Int32, written: Int)?, sync: Int32?)>((nil, nil))
 
     public init() {}
 

@@ -1,0 +1,31 @@
+import BrokerFuzzChecks
+import Foundation
+import Testing
+
+/// Replays the fuzzing corpus in `Fixtures/fuzz/` through the fuzz targets' checks,
+/// so that every input the fuzzers kept (crashes they found included) stays handled.
+@Suite(.timeLimit(.minutes(2))) struct FuzzCorpusTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/fuzz").path
+
+    static func inputs(_ folder: String) throws -> [[UInt8]] {
+        let directory = root + "/" + folder
+        return try FileManager.default.contentsOfDirectory(atPath: directory).sorted().map {
+            [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory + "/" + $0)))
+        }
+    }
+
+    @Test func segmentCorpus() throws {
+        let inputs = try Self.inputs("segments")
+        #expect(inputs.count >= 5)
+        let scratch = NSTemporaryDirectory() + "broker-fuzz-replay-\(UUID().uuidString).seg"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        for input in inputs { input.withUnsafeBytes { FuzzChecks.segment($0, scratchPath: scratch) } }
+    }
+
+    @Test func insertBodyCorpus() throws {
+        let inputs = try Self.inputs("insert-body")
+        #expect(inputs.count >= 5)
+        for input in inputs { input.withUnsafeBytes { FuzzChecks.insertBody($0) } }
+    }
+}
