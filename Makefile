@@ -42,7 +42,8 @@ test-tsan: deps
 stress: build
 	BROKER_CRASH_KILLS=1000 $(SWIFT) test --skip-build --filter CrashLoopTests
 
-## fuzz: each libFuzzer target for FUZZ_SECONDS; new coverage is merged into Fixtures/fuzz/
+## fuzz: each libFuzzer target for FUZZ_SECONDS; the corpus in Fixtures/fuzz/ is
+## replaced by a minimal set covering the old corpus and what the run found
 fuzz: deps
 	cd Fuzz && $(SWIFT) build -c release -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library
 	@set -e; bin=$$(cd Fuzz && $(SWIFT) build -c release --show-bin-path); \
@@ -52,8 +53,10 @@ fuzz: deps
 		echo "== $$target for $(FUZZ_SECONDS) s"; \
 		$$bin/$$target -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \
 			-artifact_prefix=Fuzz/crash- $$work $$corpus; \
-		$$bin/$$target -merge=1 $$corpus $$work >/dev/null 2>&1; \
-		rm -rf $$work; \
+		minimal=$$(mktemp -d); \
+		$$bin/$$target -merge=1 $$minimal $$corpus $$work >/dev/null 2>&1; \
+		rm -rf $$corpus $$work; mv $$minimal $$corpus; \
+		echo "$$corpus: $$(ls $$corpus | wc -l) inputs"; \
 	done
 
 clean:

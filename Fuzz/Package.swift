@@ -7,8 +7,9 @@ let package = Package(
     name: "BrokerFuzz",
     dependencies: [.package(name: "Broker", path: "..")],
     targets: [
-        .executableTarget(name: "FuzzSegments", dependencies: [.product(name: "BrokerFuzzChecks", package: "Broker")]),
-        .executableTarget(name: "FuzzInsertBody", dependencies: [.product(name: "BrokerFuzzChecks", package: "Broker")]),
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "FuzzSegments", dependencies: ["FuzzDriver", .product(name: "BrokerFuzzChecks", package: "Broker")]),
+        .executableTarget(name: "FuzzInsertBody", dependencies: ["FuzzDriver", .product(name: "BrokerFuzzChecks", package: "Broker")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,11 +1,19 @@
 import BrokerFuzzChecks
+import FuzzDriver
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
+/// libFuzzer calls this with each input.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzSegments(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzSegments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     FuzzChecks.segment(UnsafeRawBufferPointer(start: data, count: size), scratchPath: "/dev/shm/broker-fuzz-\(getpid()).seg")
     return 0
+}
+
+// SwiftPM links an executable's entry point as `<module>_main`: hand control to libFuzzer's driver.
+@_cdecl("FuzzSegments_main")
+public func fuzzSegmentsMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv, fuzzSegments)
 }
