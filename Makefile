@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := FuzzSegments FuzzInsertBody
 
-.PHONY: deps build release run test test-tsan stress fuzz clean
+.PHONY: deps deps-browser build release run test test-swift test-console screenshot test-tsan stress fuzz clean
 
 ## deps: install liblz4-dev and pkg-config with apt-get when missing
 deps:
@@ -29,9 +29,26 @@ release: deps
 run: release
 	$$($(SWIFT) build -c release --show-bin-path)/broker serve --data-dir $(DATA_DIR)
 
-## test: one debug build, then every test
-test: build
+## deps-browser: headless Chromium and Selenium for the console tests
+deps-browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+		echo "Installing chromium and chromium-driver with apt-get"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+	@python3 -c "import selenium, pytest" 2>/dev/null || python3 -m pip install -q selenium pytest
+
+## test: one debug build, then every test (Swift suites, then the console in Chromium)
+test: test-swift test-console
+
+test-swift: build
 	$(SWIFT) test --skip-build
+
+test-console: build deps-browser
+	cd Tests/Console && python3 -m pytest -q test_console.py
+
+## screenshot: docs/console.png, the console with sample data
+screenshot: build deps-browser
+	cd Tests/Console && python3 screenshot.py
 
 ## test-tsan: every test under ThreadSanitizer (a separate build in .build-tsan)
 test-tsan: deps

@@ -35,6 +35,13 @@ public enum BrokerServer {
         }
         router.get("/healthz") { _, _ in reads.health() }
         router.get("/metrics") { _, _ in reads.prometheus() }
+        if configuration.console {
+            let page = ByteBuffer(string: ConsolePage.html)
+            router.get("/") { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                         body: ResponseBody(byteBuffer: page))
+            }
+        }
 
         let idle = configuration.idleTimeout.components
         var app = Application(

@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     /// or between requests, is closed (so stalled clients cannot pile up). SSE
     /// responses are not affected.
     public var idleTimeout: Duration = .seconds(30)
+    /// Serve the web console at `/`.
+    public var console: Bool = true
     /// Deepest JSON nesting accepted in `data`.
     public var maxJSONDepth: Int = 512
     public var logger: Logger = Logger(label: "broker")

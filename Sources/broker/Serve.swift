@@ -32,6 +32,8 @@ struct Serve: AsyncParsableCommand {
     var subscriberBuffer: Int = 4096
     @Option(name: .customLong("idle-timeout-ms"), help: "Close connections that send nothing for this long while a request is read or between requests.")
     var idleTimeoutMs: Int = 30_000
+    @Flag(name: .customLong("no-console"), help: "Do not serve the web console at /.")
+    var noConsole = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
@@ -63,6 +65,7 @@ struct Serve: AsyncParsableCommand {
         configuration.heartbeat = .milliseconds(heartbeatMs)
         configuration.subscriberBuffer = subscriberBuffer
         configuration.idleTimeout = .milliseconds(idleTimeoutMs)
+        configuration.console = !noConsole
         configuration.logger = Logger(label: "broker")
         configuration.log = LogOptions(
             compression: compression == .lz4, durability: fsync.durability(intervalMs: fsyncIntervalMs),

@@ -20,6 +20,26 @@ import Testing
         }
     }
 
+    @Test func envelopeFormatCarriesTheNameInTheData() async throws {
+        try await ServerHarness.with { server in
+            try await server.mustInsert("a/b", #"{"x":1}"#)
+            let stream = try await server.subscribe("?envelope=1")
+            let snapshot = await stream.next(1)
+            #expect(snapshot.count == 1)
+            #expect(snapshot.first?.event == nil)
+            #expect(snapshot.first?.id == 1)
+            let data = snapshot.first?.data ?? ""
+            #expect(data.hasPrefix(#"{"event":"a/b","timestamp":"#) && data.hasSuffix(#","data":{"x":1}}"#), "\(data)")
+            // Named and envelope subscribers side by side get the same records.
+            let named = try await server.subscribe()
+            _ = await named.next(1)
+            try await server.mustInsert("c", "2")
+            #expect(await stream.next(1).first?.data.hasSuffix(#","data":2}"#) == true)
+            #expect(await named.next(1) == [SSEEvent(id: 2, event: "c", data: "2")])
+            #expect(try await server.request(.GET, "/events?envelope=yes").status == 400)
+        }
+    }
+
     @Test func resumeSendsEverythingMissedThenLive() async throws {
         try await ServerHarness.with { server in
             for i in 1...5 { try await server.mustInsert("e\(i % 2)", "\(i)") }

@@ -32,7 +32,13 @@ struct EventsRoute: Sendable {
             }
         }
         let greeting = notice
-        let stream = EventStream(log: log, hub: hub, names: names.isEmpty ? nil : Set(names), start: start)
+        let format: SSEFormat
+        switch query["envelope"] {
+        case nil, "0", "false": format = .named
+        case "1", "true": format = .envelope
+        case let other?: throw APIError(.badRequest, "envelope must be 1 or 0, not \(JSONWriter.quoted(String(other)))")
+        }
+        let stream = EventStream(log: log, hub: hub, names: names.isEmpty ? nil : Set(names), format: format, start: start)
         return Response(
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .init("X-Accel-Buffering")!: "no"],

@@ -19,6 +19,7 @@ struct EventStream: Sendable {
     let hub: SubscriberHub
     /// Only these names, or all when nil.
     let names: Set<String>?
+    let format: SSEFormat
     let start: Start
 
     private static let chunkBytes = 64 << 10
@@ -30,7 +31,7 @@ struct EventStream: Sendable {
         switch start {
         case .snapshot:
             // Join first: the snapshot is taken at the hub's seq, live records follow it.
-            let registration = hub.register(names: names)!
+            let registration = hub.register(names: names, format: format)!
             try await stream(registration, to: &writer) { (writer) async throws in
                 try await writeSnapshot(upTo: registration.startSeq, to: &writer, allocator: allocator)
             }
@@ -41,9 +42,9 @@ struct EventStream: Sendable {
             for _ in 0..<Self.catchUpRounds {
                 let target = hub.lastSeq
                 next = try await writeRecords(from: next, through: target, to: &writer, allocator: allocator)
-                if let registration = hub.register(names: names, ifAt: target) { joined = registration; break }
+                if let registration = hub.register(names: names, format: format, ifAt: target) { joined = registration; break }
             }
-            let registration = joined ?? hub.register(names: names)!
+            let registration = joined ?? hub.register(names: names, format: format)!
             try await stream(registration, to: &writer) { [next] (writer) async throws in
                 _ = try await writeRecords(from: next, through: registration.startSeq, to: &writer, allocator: allocator)
             }
@@ -77,7 +78,7 @@ struct EventStream: Sendable {
         }
         var buffer = allocator.buffer(capacity: Self.chunkBytes)
         for record in records {
-            SSEMessage.append(record, to: &buffer)
+            SSEMessage.append(record, format: format, to: &buffer)
             if buffer.readableBytes >= Self.chunkBytes {
                 try await writer.write(buffer)
                 buffer.clear()
@@ -93,7 +94,7 @@ struct EventStream: Sendable {
         let cursor = log.read(from: first)
         var buffer = allocator.buffer(capacity: Self.chunkBytes)
         while let record = try cursor.next(), record.seq <= last {
-            if names?.contains(record.event) ?? true { SSEMessage.append(record, to: &buffer) }
+            if names?.contains(record.event) ?? true { SSEMessage.append(record, format: format, to: &buffer) }
             if buffer.readableBytes >= Self.chunkBytes {
                 try await writer.write(buffer)
                 buffer.clear()

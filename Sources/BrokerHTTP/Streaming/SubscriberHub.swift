@@ -18,6 +18,7 @@ final class SubscriberHub: Service, Sendable {
 
     private struct Subscriber {
         let names: Set<String>?
+        let format: SSEFormat
         let queue: AsyncStream<ByteBuffer>.Continuation
     }
 
@@ -73,7 +74,7 @@ final class SubscriberHub: Service, Sendable {
     /// Registers a subscriber for the records after the hub's current seq. With
     /// `expectedSeq`, registers only if the hub is still there (nil otherwise), so a
     /// caller catching up from the log can hand over exactly.
-    func register(names: Set<String>?, ifAt expectedSeq: UInt64? = nil) -> Registration? {
+    func register(names: Set<String>?, format: SSEFormat, ifAt expectedSeq: UInt64? = nil) -> Registration? {
         let (messages, queue) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingOldest(capacity))
         let registration = state.withLock { state -> Registration? in
             if let expectedSeq, expectedSeq != state.lastSeq { return nil }
@@ -81,7 +82,7 @@ final class SubscriberHub: Service, Sendable {
             if state.isClosed {
                 queue.finish()
             } else {
-                state.subscribers[state.nextID] = Subscriber(names: names, queue: queue)
+                state.subscribers[state.nextID] = Subscriber(names: names, format: format, queue: queue)
             }
             return Registration(id: state.nextID, startSeq: state.lastSeq, messages: messages)
         }
@@ -96,11 +97,14 @@ final class SubscriberHub: Service, Sendable {
     }
 
     private func publish(_ record: Record) {
-        let message = SSEMessage.encode(record, allocator: allocator)
+        // Encoded once per format in use, whatever the number of subscribers.
+        var encoded: [SSEFormat: ByteBuffer] = [:]
         let overflowed = state.withLock { state -> [Subscriber] in
             state.lastSeq = record.seq
             var overflowed: [Subscriber] = []
             for (id, subscriber) in state.subscribers where subscriber.names?.contains(record.event) ?? true {
+                let message = encoded[subscriber.format] ?? SSEMessage.encode(record, format: subscriber.format, allocator: allocator)
+                encoded[subscriber.format] = message
                 if case .dropped = subscriber.queue.yield(message) {
                     overflowed.append(subscriber)
                     state.subscribers[id] = nil
