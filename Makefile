@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := FuzzSegments FuzzInsertBody
 
-.PHONY: deps deps-browser build release run test test-swift test-console screenshot test-tsan stress fuzz clean
+.PHONY: bench bench-full deps deps-browser build release run test test-swift test-console screenshot test-tsan stress fuzz clean
 
 ## deps: install liblz4-dev and pkg-config with apt-get when missing
 deps:
@@ -50,6 +50,14 @@ test-console: build deps-browser
 screenshot: build deps-browser
 	cd Tests/Console && python3 screenshot.py
 
+## bench: the benchmark suite at sizes that finish in a few minutes (Benchmarks/)
+bench: deps
+	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark --format markdown
+
+## bench-full: the suite at the sizes of README's Performance table
+bench-full: deps
+	cd Benchmarks && BROKER_BENCH_FULL=1 $(SWIFT) package --disable-sandbox benchmark --format markdown
+
 ## test-tsan: every test under ThreadSanitizer (a separate build in .build-tsan)
 test-tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
@@ -77,4 +85,4 @@ fuzz: deps
 	done
 
 clean:
-	rm -rf .build .build-tsan Fuzz/.build
+	rm -rf .build .build-tsan Fuzz/.build Benchmarks/.build
