@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        .executableTarget(name: "ProfileOpen", dependencies: [.product(name: "BrokerLog", package: "Broker")]),
         .executableTarget(
             name: "LogBenchmarks",
             dependencies: [

@@ -18,6 +18,7 @@ final class BrokerMetrics: Sendable {
     private let segments: CoreMetrics.Gauge
     private let eventNames: CoreMetrics.Gauge
     private let lastSeq: CoreMetrics.Gauge
+    private let indexBytes: CoreMetrics.Gauge
     /// Log counters already reported, so that scrapes add only what is new.
     private let reported = Locked(LogStatistics())
 
@@ -39,6 +40,7 @@ final class BrokerMetrics: Sendable {
         segments = .init(label: "broker_segments", factory: factory)
         eventNames = .init(label: "broker_event_names", factory: factory)
         lastSeq = .init(label: "broker_last_seq", factory: factory)
+        indexBytes = .init(label: "broker_index_bytes", factory: factory)
     }
 
     /// A latency timer for one route and status.
@@ -61,6 +63,7 @@ final class BrokerMetrics: Sendable {
         segments.record(now.segments)
         eventNames.record(now.eventNames)
         lastSeq.record(Int64(now.lastSeq))
+        indexBytes.record(now.indexBytes)
         return registry.emitToBuffer()
     }
 }

@@ -1,3 +1,5 @@
+import BrokerLog
+
 /// Why a JSON text was rejected: a reason and the byte offset where it was found.
 public struct JSONError: Error, Equatable, Sendable, CustomStringConvertible {
     public let reason: String
@@ -229,28 +231,9 @@ public struct JSONCompactor {
         }
     }
 
-    /// One multi-byte UTF-8 sequence (RFC 3629: no overlongs, surrogates or values past U+10FFFF).
+    /// One multi-byte UTF-8 sequence.
     private mutating func utf8Sequence() throws(JSONError) {
-        let lead = input[position]
-        let length: Int
-        var low: UInt8 = 0x80
-        var high: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default: throw error("invalid UTF-8")
-        }
-        guard position + length <= input.count else { throw error("invalid UTF-8") }
-        let second = input[position + 1]
-        guard second >= low, second <= high else { throw error("invalid UTF-8") }
-        for index in (position + 2)..<(position + length) where input[index] & 0xC0 != 0x80 {
-            throw error("invalid UTF-8")
-        }
+        guard let length = UTF8Validation.sequenceLength(input, at: position) else { throw error("invalid UTF-8") }
         position += length
     }
 

@@ -18,7 +18,7 @@ public enum EventName {
         for byte in bytes where byte < 0x20 || byte == 0x7F {
             return "event name contains control character 0x\(String(byte, radix: 16, uppercase: true))"
         }
-        if String(validating: bytes, as: UTF8.self) == nil { return "event name is not valid UTF-8" }
+        if !UTF8Validation.isValid(bytes) { return "event name is not valid UTF-8" }
         return nil
     }
 }

@@ -9,7 +9,7 @@ struct NameChain {
     /// Notes a frame; the problem when its link is not the name's previous record.
     mutating func note(_ frame: FrameView, at offset: Int) -> FrameProblem? {
         let location = RecordLocation(seq: frame.seq, offset: UInt32(offset))
-        let previous = latest.update(frame.event, to: location)
+        let previous = latest.update(bytes: frame.nameBytes, to: location)
         let found = RecordLocation(seq: frame.prevSeq, offset: frame.prevOffset)
         if let previous {
             if found == previous { return nil }

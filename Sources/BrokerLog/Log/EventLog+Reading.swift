@@ -81,13 +81,13 @@ extension EventLog {
     /// The latest record of every event name as of seq `upTo` (default: the last
     /// visible seq), in seq order.
     public func latest(upTo: UInt64? = nil) throws(LogError) -> [Record] {
-        let (view, entries) = state.withLock { state in
-            (ReadView(segments: state.segments.map(SegmentSnapshot.init), visibleSeq: state.visibleSeq), state.latest.entries)
+        let (view, index) = state.withLock { state in
+            (ReadView(segments: state.segments.map(SegmentSnapshot.init), visibleSeq: state.visibleSeq), state.latest)
         }
         let bound = min(upTo ?? view.visibleSeq, view.visibleSeq)
         var locations: [RecordLocation] = []
-        locations.reserveCapacity(entries.count)
-        for (event, start) in entries {
+        locations.reserveCapacity(index.count)
+        try index.forEach { (event, start) throws(LogError) in
             if let location = try Self.newest(of: event, from: start, upTo: bound, in: view) { locations.append(location) }
         }
         locations.sort { $0.seq < $1.seq }

@@ -243,6 +243,7 @@ public final class EventLog: Sendable {
             var stats = state.statistics
             stats.segments = state.segments.count
             stats.eventNames = state.latest.count
+            stats.indexBytes = state.latest.memoryBytes
             stats.lastSeq = state.visibleSeq
             return stats
         }

@@ -79,6 +79,8 @@ public struct LogStatistics: Sendable, Equatable {
     public var fsyncs: UInt64 = 0
     public var segments: Int = 0
     public var eventNames: Int = 0
+    /// Bytes held by the latest index (slots and name arena).
+    public var indexBytes: Int = 0
     public var lastSeq: UInt64 = 0
 
     public init() {}
