@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := FuzzSegments FuzzInsertBody
 
-.PHONY: bench bench-full deps deps-browser build release run test test-swift test-console screenshot test-tsan stress fuzz clean
+.PHONY: bench bench-full load deps deps-browser build release run test test-swift test-console screenshot test-tsan stress fuzz clean
 
 ## deps: install liblz4-dev and pkg-config with apt-get when missing
 deps:
@@ -57,6 +57,11 @@ bench: deps
 ## bench-full: the suite at the sizes of README's Performance table
 bench-full: deps
 	cd Benchmarks && BROKER_BENCH_FULL=1 $(SWIFT) package --disable-sandbox benchmark --format markdown
+
+## load: the release server under load on loopback (wrk, SSE fan-out, idle subscribers)
+load: release
+	@command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk)
+	Benchmarks/load/run.sh
 
 ## test-tsan: every test under ThreadSanitizer (a separate build in .build-tsan)
 test-tsan: deps

@@ -76,7 +76,7 @@ struct EventStream: Sendable {
         } else {
             records = try log.latest(upTo: seq)
         }
-        var buffer = allocator.buffer(capacity: Self.chunkBytes)
+        var buffer = allocator.buffer(capacity: 1024)
         for record in records {
             SSEMessage.append(record, format: format, to: &buffer)
             if buffer.readableBytes >= Self.chunkBytes {
@@ -92,7 +92,7 @@ struct EventStream: Sendable {
     private func writeRecords(from first: UInt64, through last: UInt64, to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator) async throws -> UInt64 {
         guard first <= last else { return first }
         let cursor = log.read(from: first)
-        var buffer = allocator.buffer(capacity: Self.chunkBytes)
+        var buffer = allocator.buffer(capacity: 1024)
         while let record = try cursor.next(), record.seq <= last {
             if names?.contains(record.event) ?? true { SSEMessage.append(record, format: format, to: &buffer) }
             if buffer.readableBytes >= Self.chunkBytes {
