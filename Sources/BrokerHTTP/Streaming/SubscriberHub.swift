@@ -99,28 +99,29 @@ final class SubscriberHub: Service, Sendable {
     private func publish(_ record: Record) {
         // Encoded once per format in use, whatever the number of subscribers.
         var encoded: [SSEFormat: ByteBuffer] = [:]
-        let overflowed = state.withLock { state -> [Subscriber] in
-            state.lastSeq = record.seq
-            var overflowed: [Subscriber] = []
-            for (id, subscriber) in state.subscribers where subscriber.names?.contains(record.event) ?? true {
-                let message = encoded[subscriber.format] ?? SSEMessage.encode(record, format: subscriber.format, allocator: allocator)
-                encoded[subscriber.format] = message
-                if case .dropped = subscriber.queue.yield(message) {
-                    overflowed.append(subscriber)
-                    state.subscribers[id] = nil
-                }
-            }
-            return overflowed
+        deliver(lastSeq: record.seq) { subscriber in
+            guard subscriber.names?.contains(record.event) ?? true else { return nil }
+            let message = encoded[subscriber.format] ?? SSEMessage.encode(record, format: subscriber.format, allocator: allocator)
+            encoded[subscriber.format] = message
+            return message
         }
         metrics.sseMessages.increment()
-        cutOff(overflowed)
     }
 
     private func broadcast(_ message: ByteBuffer) {
+        deliver { _ in message }
+    }
+
+    /// Queues `message(subscriber)` for every subscriber it is not nil for, under the
+    /// lock (so records keep their order and `lastSeq` moves with them); subscribers
+    /// whose queue is full are cut off.
+    private func deliver(lastSeq: UInt64? = nil, _ message: (Subscriber) -> ByteBuffer?) {
         let overflowed = state.withLock { state -> [Subscriber] in
+            if let lastSeq { state.lastSeq = lastSeq }
             var overflowed: [Subscriber] = []
             for (id, subscriber) in state.subscribers {
-                if case .dropped = subscriber.queue.yield(message) {
+                guard let bytes = message(subscriber) else { continue }
+                if case .dropped = subscriber.queue.yield(bytes) {
                     overflowed.append(subscriber)
                     state.subscribers[id] = nil
                 }
