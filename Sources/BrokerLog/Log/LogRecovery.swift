@@ -14,7 +14,7 @@ struct LogRecovery {
     func open() throws(LogError) -> LogState {
         try createDirectory()
         let lock = try FileHandle.open(directory + "/LOCK", flags: O_RDWR | O_CREAT)
-        guard try lock.tryLockExclusive() else { throw .locked(path: directory) }
+        try Self.takeWriterLock(lock, directory: directory)
 
         let listed = try SegmentFileName.list(in: directory)
         var segments: [Segment] = []
@@ -54,6 +54,17 @@ struct LogRecovery {
         return LogState(
             segments: segments, latest: chain.latest, lastSeq: lastSeq, syncedSeq: lastSeq, visibleSeq: lastSeq,
             lastTimestamp: lastTimestamp, lock: lock)
+    }
+
+    /// Takes the writer lock. A process being spawned by this one holds a copy of the
+    /// lock's descriptor for an instant (between fork and exec), which keeps the lock
+    /// taken: such a holder is waited out for up to 200 ms before the open fails.
+    private static func takeWriterLock(_ lock: FileHandle, directory: String) throws(LogError) {
+        for _ in 0..<20 {
+            if try lock.tryLockExclusive() { return }
+            usleep(10_000)
+        }
+        guard try lock.tryLockExclusive() else { throw .locked(path: directory) }
     }
 
     private func createDirectory() throws(LogError) {
