@@ -60,18 +60,23 @@ struct ReadView: Sendable {
     }
 }
 
+extension LogState {
+    /// What readers may see now: the segments as they are and the last visible seq.
+    var readView: ReadView {
+        ReadView(segments: segments.map(SegmentSnapshot.init), visibleSeq: visibleSeq)
+    }
+}
+
 extension EventLog {
     func readView() -> ReadView {
-        state.withLock { state in
-            ReadView(segments: state.segments.map(SegmentSnapshot.init), visibleSeq: state.visibleSeq)
-        }
+        state.withLock { $0.readView }
     }
 
     /// The latest record of `event` as of seq `upTo` (default: the last visible seq),
     /// or nil when it has none.
     public func latest(of event: String, upTo: UInt64? = nil) throws(LogError) -> Record? {
         let (view, start) = state.withLock { state in
-            (ReadView(segments: state.segments.map(SegmentSnapshot.init), visibleSeq: state.visibleSeq), state.latest[event])
+            (state.readView, state.latest[event])
         }
         let bound = min(upTo ?? view.visibleSeq, view.visibleSeq)
         guard let start, let location = try Self.newest(of: event, from: start, upTo: bound, in: view) else { return nil }
@@ -82,7 +87,7 @@ extension EventLog {
     /// visible seq), in seq order.
     public func latest(upTo: UInt64? = nil) throws(LogError) -> [Record] {
         let (view, index) = state.withLock { state in
-            (ReadView(segments: state.segments.map(SegmentSnapshot.init), visibleSeq: state.visibleSeq), state.latest)
+            (state.readView, state.latest)
         }
         let bound = min(upTo ?? view.visibleSeq, view.visibleSeq)
         var locations: [RecordLocation] = []
@@ -115,7 +120,7 @@ extension EventLog {
         of event: String, since: Int64? = nil, until: Int64? = nil, after: UInt64? = nil, limit: Int? = nil
     ) throws(LogError) -> [Record]? {
         let (view, start) = state.withLock { state in
-            (ReadView(segments: state.segments.map(SegmentSnapshot.init), visibleSeq: state.visibleSeq), state.latest[event])
+            (state.readView, state.latest[event])
         }
         guard let start else { return nil }
         var matches: [RecordLocation] = []
