@@ -175,21 +175,28 @@ public final class EventLog: Sendable {
     /// byte written before it started, so appenders that arrive while it runs share
     /// the next one (group commit).
     private func syncLoop() {
-        while true {
-            let job = state.withLock { state -> (Segment, UInt64)? in
-                if state.syncedSeq >= state.lastSeq || state.failure != nil {
-                    state.syncInFlight = false
-                    return nil
-                }
-                return (state.active, state.lastSeq)
+        while syncOnce(endingGroupCommit: true) {}
+    }
+
+    /// fsyncs the active segment if anything written is not yet synced, publishes what
+    /// it covers and wakes the appenders waiting for it; false when there was nothing
+    /// to do. With `endingGroupCommit`, finding nothing to do ends the running group
+    /// commit (under the same lock, so no appender is left waiting). Runs on `syncQueue`.
+    private func syncOnce(endingGroupCommit: Bool) -> Bool {
+        let job = state.withLock { state -> (Segment, UInt64)? in
+            if state.syncedSeq >= state.lastSeq || state.failure != nil {
+                if endingGroupCommit { state.syncInFlight = false }
+                return nil
             }
-            guard let (segment, target) = job else { return }
-            var failure: LogError?
-            do { try segment.sync() } catch { failure = error }
-            let ready = state.withLock { state in state.finishSync(upTo: target, failure: failure) }
-            for waiter in ready.waiters { waiter.resume(returning: ready.result) }
-            if let failure { options.logger.error("fsync failed, the log accepts no more appends: \(failure)") }
+            return (state.active, state.lastSeq)
         }
+        guard let (segment, target) = job else { return false }
+        var failure: LogError?
+        do { try segment.sync() } catch { failure = error }
+        let ready = state.withLock { state in state.finishSync(upTo: target, failure: failure) }
+        for waiter in ready.waiters { waiter.resume(returning: ready.result) }
+        if let failure { options.logger.error("fsync failed, the log accepts no more appends: \(failure)") }
+        return true
     }
 
     private func startIntervalSync(every milliseconds: Int) {
@@ -197,21 +204,10 @@ public final class EventLog: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(milliseconds))
                 guard let self else { return }
-                self.syncQueue.async { self.syncNow() }
+                self.syncQueue.async { _ = self.syncOnce(endingGroupCommit: false) }
             }
         }
         intervalSync.withLock { $0 = task }
-    }
-
-    /// fsyncs the active segment if anything written is not yet synced.
-    private func syncNow() {
-        let job = state.withLock { state -> (Segment, UInt64)? in
-            state.syncedSeq < state.lastSeq && state.failure == nil ? (state.active, state.lastSeq) : nil
-        }
-        guard let (segment, target) = job else { return }
-        var failure: LogError?
-        do { try segment.sync() } catch { failure = error }
-        _ = state.withLock { state in state.finishSync(upTo: target, failure: failure) }
     }
 
     // MARK: Live feed
