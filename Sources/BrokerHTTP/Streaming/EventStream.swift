@@ -76,15 +76,8 @@ struct EventStream: Sendable {
         } else {
             records = try log.latest(upTo: seq)
         }
-        var buffer = allocator.buffer(capacity: 1024)
-        for record in records {
-            SSEMessage.append(record, format: format, to: &buffer)
-            if buffer.readableBytes >= Self.chunkBytes {
-                try await writer.write(buffer)
-                buffer.clear()
-            }
-        }
-        if buffer.readableBytes > 0 { try await writer.write(buffer) }
+        var remaining = records.makeIterator()
+        try await writeChunked(to: &writer, allocator: allocator) { remaining.next() }
     }
 
     /// Writes the records from `first` through `last` that this subscriber wants, and
@@ -92,16 +85,29 @@ struct EventStream: Sendable {
     private func writeRecords(from first: UInt64, through last: UInt64, to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator) async throws -> UInt64 {
         guard first <= last else { return first }
         let cursor = log.read(from: first)
+        try await writeChunked(to: &writer, allocator: allocator) {
+            while let record = try cursor.next(), record.seq <= last {
+                if names?.contains(record.event) ?? true { return record }
+            }
+            return nil
+        }
+        // The hub never runs ahead of the log, so the cursor reached `last`.
+        return last + 1
+    }
+
+    /// Writes the records `next` hands out as SSE messages, gathered into chunks of
+    /// about ``chunkBytes``.
+    private func writeChunked(
+        to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator, next: () throws -> Record?
+    ) async throws {
         var buffer = allocator.buffer(capacity: 1024)
-        while let record = try cursor.next(), record.seq <= last {
-            if names?.contains(record.event) ?? true { SSEMessage.append(record, format: format, to: &buffer) }
+        while let record = try next() {
+            SSEMessage.append(record, format: format, to: &buffer)
             if buffer.readableBytes >= Self.chunkBytes {
                 try await writer.write(buffer)
                 buffer.clear()
             }
         }
         if buffer.readableBytes > 0 { try await writer.write(buffer) }
-        // The hub never runs ahead of the log, so the cursor reached `last`.
-        return last + 1
     }
 }
