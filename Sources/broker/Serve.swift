@@ -34,6 +34,8 @@ struct Serve: AsyncParsableCommand {
     var idleTimeoutMs: Int = 30_000
     @Flag(name: .customLong("no-console"), help: "Do not serve the web console at /.")
     var noConsole = false
+    @Flag(name: .customLong("verify-on-open"), help: "Read and check every frame before serving, instead of trusting the checkpoint and checking sealed segments in the background.")
+    var verifyOnOpen = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
@@ -70,6 +72,7 @@ struct Serve: AsyncParsableCommand {
         configuration.log = LogOptions(
             compression: compression == .lz4, durability: fsync.durability(intervalMs: fsyncIntervalMs),
             segmentBytes: segmentBytes.value, logger: Logger(label: "broker.log"))
+        configuration.log.useCheckpoint = !verifyOnOpen
         do {
             try await BrokerServer.run(configuration: configuration)
         } catch let error as LogError {

@@ -155,6 +155,26 @@ import Testing
         }
     }
 
+    /// After a failed fsync the log refuses appends until reopened: health says so.
+    @Test func aFailedFsyncMakesHealthAnswer503WithTheReason() async throws {
+        let faults = SwitchableFaults()
+        let configuration = ServerHarness.configuration {
+            $0.log.durability = .always
+            $0.log.faults = faults
+        }
+        try await ServerHarness.with(configuration) { server in
+            try await server.mustInsert("sync", "1")
+            faults.failSyncs()
+            #expect(try await server.insert("sync", "2").status == 503)
+            faults.heal()
+            let health = try await server.request(.GET, "/healthz")
+            #expect(health.status == 503)
+            #expect(health.object["status"] as? String == "failed")
+            #expect((health.object["error"] as? String)?.contains("fsync failed") == true, "\(health.body)")
+            #expect(try await server.insert("sync", "3").status == 503)
+        }
+    }
+
     static func segmentBytes(_ directory: String) throws -> [String: Data] {
         var all: [String: Data] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasSuffix(".seg") {

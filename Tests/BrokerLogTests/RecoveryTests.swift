@@ -79,7 +79,12 @@ func openFailure(_ dir: TempDirectory) async -> LogError? {
         await log.close()
     }
 
-    @Test func everyFlippedBitInASealedFrameFailsTheOpenAndChangesNothing() async throws {
+    /// Without a checkpoint the open reads every frame and fails at the damage. With
+    /// one, the open may succeed (it checks only each segment's last frame), but the
+    /// scrub finds the damage at the same offset and the log refuses appends. Either
+    /// way no file changes.
+    @Test(arguments: [false, true])
+    func everyFlippedBitInASealedFrameIsFoundAndChangesNothing(useCheckpoint: Bool) async throws {
         let dir = TempDirectory()
         defer { dir.remove() }
         _ = try await makeLog(dir)
@@ -92,24 +97,45 @@ func openFailure(_ dir: TempDirectory) async -> LogError? {
         guard case let .frame(frame, offset)? = try frames.next() else { Issue.record("no second frame"); return }
         let frameRange = offset..<(offset + frame.frameSize)
         let before = dir.contents()
+        var options = LogOptions.test()
+        options.useCheckpoint = useCheckpoint
+        var foundByScrub = 0
         for byte in frameRange {
             for bit in 0..<8 {
                 var damaged = original
                 damaged[byte] ^= 1 << bit
                 dir.write(damaged, to: sealed)
                 let snapshot = dir.contents()
-                let failure = await openFailure(dir)
+                let (failure, byScrub) = await Self.damageFound(in: dir, options: options)
+                if byScrub { foundByScrub += 1 }
                 if case let .corrupt(segment, at, _)? = failure {
                     #expect(segment.hasSuffix(sealed))
                     #expect(at == offset, "byte \(byte) bit \(bit): reported offset \(at)")
                 } else {
-                    Issue.record("byte \(byte) bit \(bit): open gave \(String(describing: failure))")
+                    Issue.record("byte \(byte) bit \(bit): gave \(String(describing: failure))")
                 }
                 #expect(dir.contents() == snapshot)
             }
         }
         dir.write(original, to: sealed)
         #expect(dir.contents() == before)
+        // With a checkpoint, every flip in this (not last) frame is the scrub's to find.
+        #expect(foundByScrub == (useCheckpoint ? frameRange.count * 8 : 0))
+    }
+
+    /// The error the open fails with; or when it opens, the one the scrub finds, after
+    /// checking that appends are then refused with it.
+    static func damageFound(in dir: TempDirectory, options: LogOptions) async -> (LogError?, byScrub: Bool) {
+        let log: EventLog
+        do { log = try EventLog.open(directory: dir.path, options: options) } catch { return (error, false) }
+        do { try log.scrub() } catch {
+            #expect(log.failure == error)
+            await #expect(throws: error) { _ = try await log.append(event: "after", data: []) }
+            await log.close()
+            return (error, true)
+        }
+        await log.close()
+        return (nil, false)
     }
 
     @Test func aDamagedSealedHeaderFailsTheOpen() async throws {

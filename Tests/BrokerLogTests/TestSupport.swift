@@ -50,6 +50,8 @@ extension LogOptions {
     static func test(compression: Bool = false, durability: Durability = .never, segmentBytes: Int = 1 << 20, clock: TestClock? = nil) -> LogOptions {
         var options = LogOptions(compression: compression, durability: durability, segmentBytes: segmentBytes)
         options.logger.logLevel = .critical
+        // Tests that damage files run the scrub themselves, when they choose.
+        options.scrubAfterOpen = false
         if let clock { options.clock = clock.read }
         return options
     }

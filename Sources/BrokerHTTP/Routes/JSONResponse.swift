@@ -12,7 +12,7 @@ enum JSONResponse {
         make(status, JSONWriter.error(reason))
     }
 
-    private static func make(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
+    static func make(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
         Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8"],

@@ -34,8 +34,13 @@ struct ReadRoutes: Sendable {
         return JSONResponse.ok(json)
     }
 
+    /// 200 while the log accepts appends; 503 with the reason once it does not.
     func health() -> Response {
-        JSONResponse.ok(Array(#"{"status":"ok","lastSeq":\#(log.lastSeq)}"#.utf8))
+        guard let failure = log.failure else {
+            return JSONResponse.ok(Array(#"{"status":"ok","lastSeq":\#(log.lastSeq)}"#.utf8))
+        }
+        let body = #"{"status":"failed","error":\#(JSONWriter.quoted(failure.description)),"lastSeq":\#(log.lastSeq)}"#
+        return JSONResponse.make(.serviceUnavailable, Array(body.utf8))
     }
 
     func prometheus() -> Response {

@@ -64,6 +64,11 @@ public enum RecordFrame {
 
     /// Parses and checks the frame at the start of `bytes` (rules 1 to 3 of SPEC.md 2.3;
     /// the codec payload is checked by ``FrameView/data()``, seq order by the caller).
+    /// The CRC field of the frame that starts at `start` in `bytes`.
+    static func crcField(of bytes: [UInt8], at start: Int) -> UInt32 {
+        bytes.withUnsafeBytes { $0.loadLE(UInt32.self, at: start + 4) }
+    }
+
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(FrameProblem) -> FrameView {
         guard bytes.count >= prefixSize else { throw .short(needed: prefixSize, available: bytes.count) }
         let bodyLength = bytes.loadLE(UInt32.self, at: 0)
@@ -101,6 +106,9 @@ public struct FrameView {
     public let bytes: UnsafeRawBufferPointer
 
     public var frameSize: Int { bytes.count }
+
+    /// The frame's CRC field.
+    public var crc: UInt32 { bytes.loadLE(UInt32.self, at: 4) }
     /// The name's UTF-8 bytes.
     public var nameBytes: UnsafeRawBufferPointer {
         let length = Int(bytes.loadLE(UInt16.self, at: 38))

@@ -18,9 +18,16 @@ struct LatestIndex {
         var name: UInt32 = 0
     }
 
-    private var slots = [Slot](repeating: Slot(), count: 16)
+    private var slots: [Slot]
     private var arena: [UInt8] = []
     private(set) var count = 0
+
+    /// An empty index with room for `minimumCapacity` names before it grows.
+    init(minimumCapacity: Int = 0) {
+        var size = 16
+        while size * 3 < minimumCapacity * 4 { size *= 2 }
+        slots = [Slot](repeating: Slot(), count: size)
+    }
 
     // MARK: Lookups and updates
 
@@ -74,6 +81,15 @@ struct LatestIndex {
         for slot in slots where slot.seq != 0 {
             let name = arena.withUnsafeBytes { String(decoding: nameBytes(slot.name, in: $0), as: UTF8.self) }
             try body(name, RecordLocation(seq: slot.seq, offset: slot.offset))
+        }
+    }
+
+    /// Every name's bytes and latest location, in no particular order.
+    func forEachName(_ body: (UnsafeRawBufferPointer, RecordLocation) -> Void) {
+        arena.withUnsafeBytes { arena in
+            for slot in slots where slot.seq != 0 {
+                body(nameBytes(slot.name, in: arena), RecordLocation(seq: slot.seq, offset: slot.offset))
+            }
         }
     }
 

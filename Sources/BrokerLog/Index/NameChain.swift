@@ -2,9 +2,15 @@
 /// keeping the latest location of every name as it goes. Used by recovery on open
 /// and by `broker verify`.
 struct NameChain {
-    private(set) var latest = LatestIndex()
+    private(set) var latest: LatestIndex
     /// Names first seen may link below this seq: to segments removed by hand.
     let firstBaseSeq: UInt64
+
+    /// A chain check that goes on from `latest` (a checkpoint's index) or starts empty.
+    init(firstBaseSeq: UInt64, latest: LatestIndex = LatestIndex()) {
+        self.firstBaseSeq = firstBaseSeq
+        self.latest = latest
+    }
 
     /// Notes a frame; the problem when its link is not the name's previous record.
     mutating func note(_ frame: FrameView, at offset: Int) -> FrameProblem? {

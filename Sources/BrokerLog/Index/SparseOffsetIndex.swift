@@ -1,7 +1,7 @@
 /// A sparse seq-to-offset index of one segment, like Kafka's offset index: one entry
 /// every ``interval`` bytes of frames, so finding a seq reads at most that many bytes
 /// past the entry. It costs well under a byte per record and is rebuilt on open.
-struct SparseOffsetIndex: Sendable {
+struct SparseOffsetIndex: Sendable, Equatable {
     static let interval = 4096
 
     private var seqs: [UInt64] = []
@@ -12,6 +12,13 @@ struct SparseOffsetIndex: Sendable {
         if let last = offsets.last, offset - Int(last) < Self.interval { return }
         seqs.append(seq)
         offsets.append(UInt32(offset))
+    }
+
+    var count: Int { seqs.count }
+
+    /// Every kept frame, in order.
+    func forEach(_ body: (_ seq: UInt64, _ offset: UInt32) -> Void) {
+        for (seq, offset) in zip(seqs, offsets) { body(seq, offset) }
     }
 
     /// The kept frame with the greatest seq at or below `seq`: where a forward read

@@ -23,14 +23,22 @@ public struct AppendEntry: Sendable {
 public final class EventLog: Sendable {
     public let directory: String
     public let options: LogOptions
+    /// How the open went.
+    public let openReport: OpenReport
     let state: Locked<LogState>
+    /// Sealed bytes the open took from a checkpoint without reading them.
+    private let unread: [SegmentSnapshot]
     private let syncQueue = DispatchQueue(label: "broker.log.fsync")
+    /// Writes checkpoints in order, off the append path.
+    private let checkpointQueue = DispatchQueue(label: "broker.log.checkpoint")
     private let intervalSync: Locked<Task<Void, Never>?> = Locked(nil)
 
-    init(directory: String, options: LogOptions, state: LogState) {
+    private init(directory: String, options: LogOptions, opened: LogRecovery.Outcome) {
         self.directory = directory
         self.options = options
-        self.state = Locked(state)
+        self.openReport = opened.report
+        self.unread = opened.unread
+        self.state = Locked(opened.state)
         if case let .interval(ms) = options.durability { startIntervalSync(every: ms) }
     }
 
@@ -42,8 +50,12 @@ public final class EventLog: Sendable {
     /// recovering from a crash (SPEC.md 3.4).
     public static func open(directory: String, options: LogOptions = LogOptions()) throws(LogError) -> EventLog {
         try options.validate()
-        let state = try LogRecovery(directory: directory, options: options).open()
-        return EventLog(directory: directory, options: options, state: state)
+        let opened = try LogRecovery(directory: directory, options: options).open()
+        let log = EventLog(directory: directory, options: options, opened: opened)
+        if options.scrubAfterOpen, !opened.unread.isEmpty {
+            DispatchQueue.global(qos: .utility).async { try? log.scrub() }
+        }
+        return log
     }
 
     // MARK: Appending
@@ -77,7 +89,7 @@ public final class EventLog: Sendable {
         var undo = AppendUndo(lastSeq: state.lastSeq, lastTimestamp: state.lastTimestamp)
         var records: [Record] = []
         records.reserveCapacity(batch.count)
-        var pending: [(seq: UInt64, offset: Int)] = []
+        var pending: [PendingFrame] = []
         var committed = 0  // records already written to a segment sealed mid-batch
         let timestamp = max(options.clock(), state.lastTimestamp)
         state.writeBuffer.removeAll(keepingCapacity: true)
@@ -94,11 +106,12 @@ public final class EventLog: Sendable {
                     try flush(upTo: frameStart, pending: &pending, state: &state)
                     committed = records.count
                     undo = AppendUndo(lastSeq: state.lastSeq, lastTimestamp: timestamp)
-                    try rotate(&state, baseSeq: seq)
+                    try rotate(&state, baseSeq: seq, lastTimestamp: timestamp)
                 }
-                let offset = state.active.size + (state.writeBuffer.count - frameSize)
+                let bufferOffset = state.writeBuffer.count - frameSize
+                let offset = state.active.size + bufferOffset
                 undo.names.append((entry.event, state.latest.update(entry.event, to: RecordLocation(seq: seq, offset: UInt32(offset)))))
-                pending.append((seq, offset))
+                pending.append(PendingFrame(seq: seq, offset: offset, crc: RecordFrame.crcField(of: state.writeBuffer, at: bufferOffset)))
                 state.lastSeq = seq
                 records.append(Record(seq: seq, timestamp: timestamp, event: entry.event, data: entry.data))
             }
@@ -129,24 +142,61 @@ public final class EventLog: Sendable {
 
     /// Writes the first `count` bytes of the write buffer to the active segment and
     /// notes their frames; the rest of the buffer moves to its start.
-    private func flush(upTo count: Int, pending: inout [(seq: UInt64, offset: Int)], state: inout LogState) throws(LogError) {
+    private func flush(upTo count: Int, pending: inout [PendingFrame], state: inout LogState) throws(LogError) {
         guard count > 0 else { return }
         try state.segments[state.segments.count - 1].append(state.writeBuffer, count: count)
-        for frame in pending { state.segments[state.segments.count - 1].noteFrame(seq: frame.seq, offset: frame.offset) }
+        for frame in pending { state.segments[state.segments.count - 1].noteFrame(seq: frame.seq, offset: frame.offset, crc: frame.crc) }
         pending.removeAll(keepingCapacity: true)
         state.statistics.bytesAppended += UInt64(count)
         state.writeBuffer.removeFirst(count)
     }
 
-    /// Seals the active segment (fsynced whatever the policy) and starts a new one.
-    private func rotate(_ state: inout LogState, baseSeq: UInt64) throws(LogError) {
+    /// Seals the active segment (fsynced whatever the policy), starts a new one, and
+    /// has a checkpoint of the sealed segments written in the background.
+    private func rotate(_ state: inout LogState, baseSeq: UInt64, lastTimestamp: Int64) throws(LogError) {
         try state.active.sync()
         state.statistics.fsyncs += 1
+        // Everything up to here is in sealed, fsynced segments: a checkpoint may cover it.
+        let checkpoint = state.checkpoint(of: state.segments[...], lastTimestamp: lastTimestamp)
         state.segments.append(try Segment.create(in: directory, baseSeq: baseSeq, createdMs: options.clock(), faults: options.faults))
-        // Everything up to here is in sealed, fsynced segments.
         state.syncedSeq = max(state.syncedSeq, baseSeq - 1)
+        checkpointQueue.async { self.save(checkpoint) }
         options.logger.debug("sealed segment, started \(SegmentFileName.name(forBaseSeq: baseSeq))")
     }
+
+    // MARK: Checkpoints and scrub
+
+    /// Writes a checkpoint; a failure costs the next open time, not data, so it is logged.
+    private func save(_ checkpoint: Checkpoint) {
+        do { try CheckpointFile.write(checkpoint.encoded(), in: directory) } catch {
+            options.logger.warning("could not write a checkpoint, the next open will read more of the log: \(error)")
+        }
+    }
+
+    /// Waits until the checkpoints of segments sealed so far are written.
+    func waitForCheckpoints() {
+        checkpointQueue.sync {}
+    }
+
+    /// Reads and checks every frame the open took from a checkpoint without reading
+    /// (SPEC.md 3.4). Damage puts the log in its failed state, as a failed fsync does:
+    /// appends are refused with the error, which ``failure`` reports.
+    public func scrub() throws(LogError) {
+        for segment in unread {
+            let reader = FrameReader(file: segment.file, from: SegmentHeader.size, limit: segment.size, expectedSeq: segment.baseSeq)
+            while let item = try reader.next() {
+                guard case let .damage(offset, problem) = item else { continue }
+                let error = LogError.corrupt(segment: segment.path, offset: offset, problem: problem)
+                state.withLock { state in if state.failure == nil { state.failure = error } }
+                options.logger.critical("scrub found damage, the log accepts no more appends: \(error)")
+                throw error
+            }
+        }
+    }
+
+    /// Why the log accepts no appends (a failed fsync, or damage the scrub found);
+    /// nil while it is healthy or after a plain close.
+    public var failure: LogError? { state.withLock { $0.failure } }
 
     // MARK: Group commit
 
@@ -265,14 +315,20 @@ public final class EventLog: Sendable {
         }
         var failure: LogError?
         do { try segment.sync() } catch { failure = error }
-        let (ready, subscribers) = state.withLock { state in
+        let (ready, checkpoint) = state.withLock { state in
             let ready = state.finishSync(upTo: target, failure: failure)
+            // Only a log whose every write reached the disk gets a checkpoint of all of it.
+            let whole = state.failure == nil ? state.checkpoint(of: state.segments[...], lastTimestamp: state.lastTimestamp) : nil
+            return (ready, whole)
+        }
+        for waiter in ready.waiters { waiter.resume(returning: ready.result) }
+        if let checkpoint { checkpointQueue.sync { self.save(checkpoint) } } else { checkpointQueue.sync {} }
+        let subscribers = state.withLock { state in
             let subscribers = Array(state.subscribers.values)
             state.subscribers.removeAll()
             state.lock = nil
-            return (ready, subscribers)
+            return subscribers
         }
-        for waiter in ready.waiters { waiter.resume(returning: ready.result) }
         for subscriber in subscribers { subscriber.finish() }
     }
 }
@@ -283,6 +339,13 @@ public struct LogSubscription: Sendable {
     public let startSeq: UInt64
     /// The records, in seq order, with no gap. Unbounded: consume promptly.
     public let records: AsyncStream<Record>
+}
+
+/// A frame written by an append, to note in its segment once the write succeeds.
+private struct PendingFrame {
+    var seq: UInt64
+    var offset: Int
+    var crc: UInt32
 }
 
 /// What an append changed before a write failed, to put back.

@@ -40,6 +40,12 @@ public struct LogOptions: Sendable {
     public var clock: @Sendable () -> Int64
     /// Test hook to inject write and fsync failures; nil in production.
     public var faults: (any StorageFaults)?
+    /// Open from the `CHECKPOINT` file when it is valid (SPEC.md 3.4). False reads
+    /// every frame before the open returns, so any damage stops the open.
+    public var useCheckpoint = true
+    /// After an open from a checkpoint, read the sealed frames it skipped on a
+    /// background thread (``EventLog/scrub()``).
+    public var scrubAfterOpen = true
 
     public init(
         compression: Bool = true, durability: Durability = .always,
@@ -70,6 +76,18 @@ public struct LogOptions: Sendable {
             throw .invalidOptions("fsync interval must be at least 1 ms")
         }
     }
+}
+
+/// How an open went: whether a checkpoint spared reading the log, and how much was read.
+public struct OpenReport: Sendable, Equatable {
+    /// The last seq the adopted checkpoint covered; nil when none was used.
+    public var checkpointSeq: UInt64?
+    /// Why a checkpoint found in the directory was not used.
+    public var ignoredCheckpoint: String?
+    /// Bytes of frames read and checked by the open.
+    public var scannedBytes = 0
+
+    public init() {}
 }
 
 /// Counters of what the log has done since it was opened.

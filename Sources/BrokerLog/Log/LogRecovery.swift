@@ -11,49 +11,156 @@ struct LogRecovery {
     let directory: String
     let options: LogOptions
 
-    func open() throws(LogError) -> LogState {
+    /// What an open found, besides the state.
+    struct Outcome {
+        var state: LogState
+        var report: OpenReport
+        /// The sealed bytes a checkpoint let the open skip, for ``EventLog/scrub()``.
+        var unread: [SegmentSnapshot]
+    }
+
+    func open() throws(LogError) -> Outcome {
         try createDirectory()
         let lock = try FileHandle.open(directory + "/LOCK", flags: O_RDWR | O_CREAT)
         try Self.takeWriterLock(lock, directory: directory)
 
         let listed = try SegmentFileName.list(in: directory)
-        var segments: [Segment] = []
-        var chain = NameChain(firstBaseSeq: listed.first?.baseSeq ?? 1)
-        var lastTimestamp: Int64 = 0
-        for (position, entry) in listed.enumerated() {
+        var scan = Scan(firstBaseSeq: listed.first?.baseSeq ?? 1)
+        var report = OpenReport()
+        var unread: [SegmentSnapshot] = []
+        if options.useCheckpoint {
+            do throws(CheckpointProblem) {
+                if let adopted = try adoptCheckpoint(listed) {
+                    scan = adopted
+                    unread = adopted.segments.map(SegmentSnapshot.init)
+                    report.checkpointSeq = adopted.segments.last?.lastSeq
+                }
+            } catch {
+                options.logger.warning("\(CheckpointFile.path(in: directory)): ignored, reading every segment: \(error)")
+                report.ignoredCheckpoint = error.description
+            }
+        }
+        let resumeAt = scan.segments.count
+        for (position, entry) in listed.enumerated().dropFirst(max(0, resumeAt - 1)) {
             let isNewest = position == listed.count - 1
-            var segment = try openSegment(entry.path, baseSeq: entry.baseSeq, writable: isNewest)
+            if position < resumeAt {
+                // The checkpoint's last segment: go on past what it covers.
+                report.scannedBytes += try scan.continueSegment(at: position, isNewest: isNewest, recovery: self)
+            } else {
+                let segment = try openSegment(entry.path, baseSeq: entry.baseSeq, writable: isNewest)
+                report.scannedBytes += try scan.add(segment, isNewest: isNewest, recovery: self)
+            }
+        }
+        if scan.segments.isEmpty {
+            scan.segments.append(try Segment.create(in: directory, baseSeq: 1, createdMs: options.clock(), faults: options.faults))
+        }
+        // Records recovered from the page cache after a process crash may never have
+        // been fsynced: sync them before anyone is shown them.
+        try scan.segments[scan.segments.count - 1].file.sync()
+        let lastSeq = scan.segments[scan.segments.count - 1].lastSeq
+        let state = LogState(
+            segments: scan.segments, latest: scan.chain.latest, lastSeq: lastSeq, syncedSeq: lastSeq, visibleSeq: lastSeq,
+            lastTimestamp: scan.lastTimestamp, lock: lock)
+        return Outcome(state: state, report: report, unread: unread)
+    }
+
+    /// The segments read so far, with the index and chain check they built.
+    struct Scan {
+        var segments: [Segment] = []
+        var chain: NameChain
+        var lastTimestamp: Int64 = 0
+
+        init(firstBaseSeq: UInt64) { chain = NameChain(firstBaseSeq: firstBaseSeq) }
+
+        /// Checks that `segment` continues the ones before it and reads all of it.
+        mutating func add(_ segment: Segment, isNewest: Bool, recovery: LogRecovery) throws(LogError) -> Int {
             if let previous = segments.last, segment.baseSeq != previous.lastSeq + 1 {
                 throw .discontinuity(segment: segment.path, expectedBaseSeq: previous.lastSeq + 1, foundBaseSeq: segment.baseSeq)
             }
-            let reader = FrameReader(file: segment.file, from: SegmentHeader.size, limit: try segment.file.size(), expectedSeq: segment.baseSeq)
+            segments.append(segment)
+            return try continueSegment(at: segments.count - 1, isNewest: isNewest, recovery: recovery)
+        }
+
+        /// Reads segment `index` from its current size to the end of its file, noting
+        /// each frame; a damaged tail is cut when the segment is the newest. Returns
+        /// the bytes read.
+        mutating func continueSegment(at index: Int, isNewest: Bool, recovery: LogRecovery) throws(LogError) -> Int {
+            var segment = segments[index]
+            let start = segment.size
+            let reader = FrameReader(file: segment.file, from: start, limit: try segment.file.size(), expectedSeq: segment.lastSeq + 1)
             scan: while let item = try reader.next() {
                 switch item {
                 case let .frame(frame, offset):
                     if let problem = chain.note(frame, at: offset) {
                         throw .corrupt(segment: segment.path, offset: offset, problem: problem)
                     }
-                    segment.noteFrame(seq: frame.seq, offset: offset)
+                    segment.noteFrame(seq: frame.seq, offset: offset, crc: frame.crc)
                     segment.size = offset + frame.frameSize
                     lastTimestamp = max(lastTimestamp, frame.timestamp)
                 case let .damage(offset, problem):
                     guard isNewest else { throw .corrupt(segment: segment.path, offset: offset, problem: problem) }
-                    try cutTornTail(of: segment, at: offset, problem: problem)
+                    try recovery.cutTornTail(of: segment, at: offset, problem: problem)
                     break scan
                 }
             }
-            segments.append(segment)
+            segments[index] = segment
+            return reader.offset - start
         }
-        if segments.isEmpty {
-            segments.append(try Segment.create(in: directory, baseSeq: 1, createdMs: options.clock(), faults: options.faults))
+    }
+
+    // MARK: Checkpoint
+
+    /// The segments, index and chain a valid checkpoint covers, checked against the
+    /// directory as SPEC.md 2.6 says; nil when there is no checkpoint.
+    private func adoptCheckpoint(_ listed: [(baseSeq: UInt64, path: String)]) throws(CheckpointProblem) -> Scan? {
+        guard let bytes = try Self.problem({ () throws(LogError) in try CheckpointFile.read(in: directory) }) else { return nil }
+        let checkpoint = try Checkpoint.decode(bytes)
+        guard checkpoint.segments.count <= listed.count, !checkpoint.segments.isEmpty else {
+            throw CheckpointProblem("it covers \(checkpoint.segments.count) segments, the directory has \(listed.count)")
         }
-        // Records recovered from the page cache after a process crash may never have
-        // been fsynced: sync them before anyone is shown them.
-        try segments[segments.count - 1].file.sync()
-        let lastSeq = segments[segments.count - 1].lastSeq
-        return LogState(
-            segments: segments, latest: chain.latest, lastSeq: lastSeq, syncedSeq: lastSeq, visibleSeq: lastSeq,
-            lastTimestamp: lastTimestamp, lock: lock)
+        var scan = Scan(firstBaseSeq: listed[0].baseSeq)
+        for (position, entry) in checkpoint.segments.enumerated() {
+            let isLast = position == checkpoint.segments.count - 1
+            let segment = try adopt(entry, file: listed[position], isLastCovered: isLast, isNewest: position == listed.count - 1)
+            if let previous = scan.segments.last, segment.baseSeq != previous.lastSeq + 1 {
+                throw CheckpointProblem("segment \(segment.path) does not continue the one before it")
+            }
+            scan.segments.append(segment)
+        }
+        scan.chain = NameChain(firstBaseSeq: listed[0].baseSeq, latest: checkpoint.latest)
+        scan.lastTimestamp = checkpoint.lastTimestamp
+        return scan
+    }
+
+    /// One covered segment, opened and checked: its name, header, size and last frame.
+    private func adopt(_ entry: Checkpoint.SegmentEntry, file listed: (baseSeq: UInt64, path: String), isLastCovered: Bool, isNewest: Bool) throws(CheckpointProblem) -> Segment {
+        guard listed.baseSeq == entry.baseSeq else {
+            throw CheckpointProblem("it covers base seq \(entry.baseSeq) where the directory has \(listed.path)")
+        }
+        var segment = try Self.problem { () throws(LogError) in try openSegment(listed.path, baseSeq: listed.baseSeq, writable: isNewest) }
+        let size = try Self.problem { () throws(LogError) in try segment.file.size() }
+        guard size == entry.coveredBytes || (isLastCovered && size > entry.coveredBytes) else {
+            throw CheckpointProblem("\(listed.path) is \(size) bytes, the checkpoint covers \(entry.coveredBytes)")
+        }
+        if entry.isEmpty {
+            guard entry.coveredBytes == SegmentHeader.size else {
+                throw CheckpointProblem("\(listed.path): an empty segment entry covers \(entry.coveredBytes) bytes")
+            }
+        } else {
+            let reader = FrameReader(
+                file: segment.file, from: Int(entry.lastFrameOffset), limit: entry.coveredBytes, expectedSeq: entry.lastSeq, chunkSize: 4096)
+            let item = try Self.problem { () throws(LogError) in try reader.next() }
+            guard case let .frame(frame, offset)? = item, frame.crc == entry.lastFrameCRC, offset + frame.frameSize == entry.coveredBytes else {
+                throw CheckpointProblem("\(listed.path): the frame at byte offset \(entry.lastFrameOffset) is not the one the checkpoint names")
+            }
+        }
+        segment.adopt(entry)
+        return segment
+    }
+
+    /// Runs `body`, turning a log error into a reason to ignore the checkpoint.
+    private static func problem<T>(_ body: () throws(LogError) -> T) throws(CheckpointProblem) -> T {
+        do { return try body() } catch { throw CheckpointProblem("\(error)") }
     }
 
     /// Takes the writer lock. A process being spawned by this one holds a copy of the
@@ -110,7 +217,7 @@ struct LogRecovery {
         return true
     }
 
-    private func cutTornTail(of segment: Segment, at offset: Int, problem: FrameProblem) throws(LogError) {
+    fileprivate func cutTornTail(of segment: Segment, at offset: Int, problem: FrameProblem) throws(LogError) {
         let size = try segment.file.size()
         try segment.file.truncate(to: offset)
         try segment.file.sync()

@@ -30,6 +30,12 @@ struct LogState {
 
     var active: Segment { segments[segments.count - 1] }
 
+    /// A checkpoint covering `segments` whole, with the index as it is now: take it
+    /// only when the index describes exactly those segments' records.
+    func checkpoint(of segments: ArraySlice<Segment>, lastTimestamp: Int64) -> Checkpoint {
+        Checkpoint(lastTimestamp: lastTimestamp, segments: segments.map(\.checkpointEntry), latest: latest)
+    }
+
     func checkWritable() throws(LogError) {
         if isClosed { throw .closed(reason: "closed") }
         if let failure { throw failure }

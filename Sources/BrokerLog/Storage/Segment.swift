@@ -15,6 +15,9 @@ struct Segment {
     /// `baseSeq - 1` while the segment holds no record.
     var lastSeq: UInt64
     var offsets = SparseOffsetIndex()
+    /// Where the last frame starts and its CRC field: what a checkpoint pins (SPEC.md 2.6).
+    var lastFrameOffset: UInt32 = 0
+    var lastFrameCRC: UInt32 = 0
 
     var isEmpty: Bool { lastSeq < baseSeq }
 
@@ -75,10 +78,28 @@ struct Segment {
         try file.sync()
     }
 
-    /// Records that the frame of `seq` now ends the segment.
-    mutating func noteFrame(seq: UInt64, offset: Int) {
+    /// Records that the frame of `seq`, with CRC field `crc`, now ends the segment.
+    mutating func noteFrame(seq: UInt64, offset: Int, crc: UInt32) {
         offsets.note(seq: seq, offset: offset)
         lastSeq = seq
+        lastFrameOffset = UInt32(offset)
+        lastFrameCRC = crc
+    }
+
+    /// The segment as a checkpoint records it, covering all of its bytes.
+    var checkpointEntry: Checkpoint.SegmentEntry {
+        Checkpoint.SegmentEntry(
+            baseSeq: baseSeq, lastSeq: lastSeq, coveredBytes: size,
+            lastFrameOffset: lastFrameOffset, lastFrameCRC: lastFrameCRC, offsets: offsets)
+    }
+
+    /// Takes the size, last frame and sparse index a checkpoint covers.
+    mutating func adopt(_ entry: Checkpoint.SegmentEntry) {
+        size = entry.coveredBytes
+        lastSeq = entry.lastSeq
+        lastFrameOffset = entry.lastFrameOffset
+        lastFrameCRC = entry.lastFrameCRC
+        offsets = entry.offsets
     }
 
 }

@@ -1,0 +1,41 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The `CHECKPOINT` file of a data directory (SPEC.md 2.6): replaced whole and
+/// atomically, so a crash leaves the old checkpoint or the new one.
+enum CheckpointFile {
+    static let name = "CHECKPOINT"
+
+    static func path(in directory: String) -> String { directory + "/" + name }
+
+    /// Writes `bytes` to `CHECKPOINT.tmp`, fsyncs it, renames it over `CHECKPOINT`
+    /// and fsyncs the directory.
+    static func write(_ bytes: [UInt8], in directory: String) throws(LogError) {
+        let target = path(in: directory)
+        let temporary = target + ".tmp"
+        do throws(LogError) {
+            let file = try FileHandle.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+            try file.write(bytes, at: 0)
+            try file.sync()
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, target) == 0 else { throw .io(path: target, operation: "rename", errno: errno) }
+        try FileHandle.syncDirectory(directory)
+    }
+
+    /// The checkpoint's bytes, or nil when the directory has none.
+    static func read(in directory: String) throws(LogError) -> [UInt8]? {
+        let target = path(in: directory)
+        guard PathKind.of(target) == .file else { return nil }
+        let file = try FileHandle.openForReading(target)
+        let size = try file.size()
+        var bytes = [UInt8](repeating: 0, count: size)
+        let read = try file.read(into: &bytes, count: size, at: 0)
+        return Array(bytes[0..<read])
+    }
+}
