@@ -9,9 +9,18 @@ let package = Package(
     dependencies: [
         .package(name: "Broker", path: ".."),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         .executableTarget(name: "ProfileOpen", dependencies: [.product(name: "BrokerLog", package: "Broker")]),
+        .executableTarget(
+            name: "LoadGenerator",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "LogBenchmarks",
             dependencies: [

@@ -63,10 +63,18 @@ struct EventStream: Sendable {
         defer { hub.unregister(id) }
         try await backlog(&writer)
         try await withGracefulShutdownHandler {
-            for await message in registration.messages { try await writer.write(message) }
+            while let batch = await registration.messages.next() { try await writer.write(Self.joined(batch)) }
         } onGracefulShutdown: {
             hub.unregister(id)
         }
+    }
+
+    /// One buffer holding a batch of messages, to write them with one system call.
+    private static func joined(_ batch: [ByteBuffer]) -> ByteBuffer {
+        guard batch.count > 1 else { return batch[0] }
+        var buffer = ByteBufferAllocator().buffer(capacity: batch.reduce(0) { $0 + $1.readableBytes })
+        for message in batch { buffer.writeImmutableBuffer(message) }
+        return buffer
     }
 
     private func writeSnapshot(upTo seq: UInt64, to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator) async throws {

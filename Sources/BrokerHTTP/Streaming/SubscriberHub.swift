@@ -7,19 +7,24 @@ import ServiceLifecycle
 /// encoded to its SSE bytes once and the same buffer is queued for every subscriber
 /// that wants it. Each subscriber's queue is bounded: one that fills up is cut off
 /// (it resumes by Last-Event-ID), so a slow client cannot grow the server's memory.
+///
+/// Queued messages are released to the connections at most once per ``coalescing``
+/// period (SPEC.md 4.3): a record arriving after a quiet period goes out at once,
+/// while under load each connection sends everything queued with one write instead
+/// of one write per record, which is what lets one server feed thousands of streams.
 final class SubscriberHub: Service, Sendable {
     /// A subscriber's place in the hub: its queue of SSE bytes, and the seq after which
     /// the hub feeds it. Everything up to `startSeq` it must read from the log.
     struct Registration: Sendable {
         let id: UInt64
         let startSeq: UInt64
-        let messages: AsyncStream<ByteBuffer>
+        let messages: SubscriberQueue
     }
 
     private struct Subscriber {
         let names: Set<String>?
         let format: SSEFormat
-        let queue: AsyncStream<ByteBuffer>.Continuation
+        let queue: SubscriberQueue
     }
 
     private struct State {
@@ -28,7 +33,16 @@ final class SubscriberHub: Service, Sendable {
         /// The last seq handed to subscribers.
         var lastSeq: UInt64
         var isClosed = false
+        /// When queues were last released, and whether a release is scheduled.
+        var lastRelease = ContinuousClock.now - SubscriberHub.quietPeriod
+        /// When the scheduled release is due; nil when none is scheduled.
+        var releaseDue: ContinuousClock.Instant?
     }
+
+    /// The shortest time between two releases of queued messages.
+    static let coalescing = Duration.milliseconds(10)
+    /// A record after this long without a release goes out at once.
+    static let quietPeriod = Duration.milliseconds(100)
 
     private let state: Locked<State>
     private let feed: LogSubscription
@@ -37,6 +51,9 @@ final class SubscriberHub: Service, Sendable {
     private let metrics: BrokerMetrics
     private let logger: Logger
     private let allocator = ByteBufferAllocator()
+    /// Wakes the task that releases queues at the end of a coalescing period.
+    private let releaseRequests: AsyncStream<Void>
+    private let releaseRequester: AsyncStream<Void>.Continuation
 
     init(log: EventLog, capacity: Int, heartbeat: Duration, metrics: BrokerMetrics, logger: Logger) {
         self.feed = log.subscribe()
@@ -45,6 +62,7 @@ final class SubscriberHub: Service, Sendable {
         self.heartbeat = heartbeat
         self.metrics = metrics
         self.logger = logger
+        (releaseRequests, releaseRequester) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The last seq handed to subscribers.
@@ -58,6 +76,12 @@ final class SubscriberHub: Service, Sendable {
         await withDiscardingTaskGroup { group in
             group.addTask {
                 for await record in self.feed.records.cancelOnGracefulShutdown() { self.publish(record) }
+            }
+            group.addTask {
+                for await _ in self.releaseRequests.cancelOnGracefulShutdown() {
+                    if let due = self.state.withLock({ $0.releaseDue }) { try? await Task.sleep(until: due, clock: .continuous) }
+                    self.releaseNow()
+                }
             }
             group.addTask {
                 while !Task.isCancelled, !Task.isShuttingDownGracefully {
@@ -75,7 +99,7 @@ final class SubscriberHub: Service, Sendable {
     /// `expectedSeq`, registers only if the hub is still there (nil otherwise), so a
     /// caller catching up from the log can hand over exactly.
     func register(names: Set<String>?, format: SSEFormat, ifAt expectedSeq: UInt64? = nil) -> Registration? {
-        let (messages, queue) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingOldest(capacity))
+        let queue = SubscriberQueue(capacity: capacity)
         let registration = state.withLock { state -> Registration? in
             if let expectedSeq, expectedSeq != state.lastSeq { return nil }
             state.nextID += 1
@@ -84,10 +108,8 @@ final class SubscriberHub: Service, Sendable {
             } else {
                 state.subscribers[state.nextID] = Subscriber(names: names, format: format, queue: queue)
             }
-            return Registration(id: state.nextID, startSeq: state.lastSeq, messages: messages)
+            return Registration(id: state.nextID, startSeq: state.lastSeq, messages: queue)
         }
-        guard let registration else { return nil }
-        queue.onTermination = { [weak self] _ in self?.unregister(registration.id) }
         return registration
     }
 
@@ -113,22 +135,47 @@ final class SubscriberHub: Service, Sendable {
     }
 
     /// Queues `message(subscriber)` for every subscriber it is not nil for, under the
-    /// lock (so records keep their order and `lastSeq` moves with them); subscribers
-    /// whose queue is full are cut off.
+    /// lock (so records keep their order and `lastSeq` moves with them), then releases
+    /// the queues now or at the end of the coalescing period; subscribers whose queue
+    /// is full are cut off.
     private func deliver(lastSeq: UInt64? = nil, _ message: (Subscriber) -> ByteBuffer?) {
-        let overflowed = state.withLock { state -> [Subscriber] in
+        let (overflowed, releaseNow) = state.withLock { state -> ([Subscriber], Bool) in
             if let lastSeq { state.lastSeq = lastSeq }
             var overflowed: [Subscriber] = []
             for (id, subscriber) in state.subscribers {
                 guard let bytes = message(subscriber) else { continue }
-                if case .dropped = subscriber.queue.yield(bytes) {
+                if case .dropped = subscriber.queue.append(bytes) {
                     overflowed.append(subscriber)
                     state.subscribers[id] = nil
                 }
             }
-            return overflowed
+            return (overflowed, scheduleRelease(&state))
         }
+        if releaseNow { self.releaseNow() }
         cutOff(overflowed)
+    }
+
+    /// Whether to release the queues at once (the first record after a quiet period);
+    /// otherwise makes sure a release is scheduled: on the coalescing tick, and never
+    /// sooner than a quarter period away, so that the records arriving meanwhile join
+    /// it even when fanning out one record takes longer than a period.
+    private func scheduleRelease(_ state: inout State) -> Bool {
+        guard state.releaseDue == nil else { return false }
+        let now = ContinuousClock.now
+        if now - state.lastRelease >= Self.quietPeriod { return true }
+        state.releaseDue = max(state.lastRelease + Self.coalescing, now + Self.coalescing / 4)
+        releaseRequester.yield()
+        return false
+    }
+
+    /// Hands every subscriber what is queued for it.
+    private func releaseNow() {
+        let queues = state.withLock { state in
+            state.releaseDue = nil
+            state.lastRelease = .now
+            return state.subscribers.values.map(\.queue)
+        }
+        for queue in queues { queue.release() }
     }
 
     /// Ends the queues of subscribers that fell too far behind: they get what is queued,
