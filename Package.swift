@@ -57,8 +57,6 @@ let package = Package(
                 "BrokerLog", "BrokerHTTP", "BrokerJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "BrokerLogTests", dependencies: ["BrokerLog", "CCRC32C"]),
