@@ -53,11 +53,18 @@ struct InsertRoute: Sendable {
         return JSONResponse.ok(json)
     }
 
-    /// `application/json`, with or without parameters such as `charset=utf-8`.
+    /// `application/json`, with or without parameters such as `charset=utf-8`
+    /// (compared without allocating: this runs on every insert).
     static func isJSON(_ contentType: String?) -> Bool {
-        guard let mediaType = contentType?.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first else {
-            return false
+        guard var contentType else { return false }
+        return contentType.withUTF8 { bytes in
+            var mediaType = bytes.prefix { $0 != UInt8(ascii: ";") }.drop { $0 == 0x20 || $0 == 0x09 }[...]
+            while let last = mediaType.last, last == 0x20 || last == 0x09 { mediaType.removeLast() }
+            return mediaType.count == expected.count && zip(mediaType, expected).allSatisfy { byte, wanted in
+                (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == wanted
+            }
         }
-        return mediaType.filter { $0 != " " && $0 != "\t" }.lowercased() == "application/json"
     }
+
+    private static let expected = Array("application/json".utf8)
 }
