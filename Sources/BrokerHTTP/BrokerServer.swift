@@ -46,7 +46,9 @@ public enum BrokerServer {
         let idle = configuration.idleTimeout.components
         var app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000))),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [SmallReceiveBuffers()],
+                idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "broker"),
             onServerRunning: onServerRunning,
             logger: configuration.logger)
