@@ -58,7 +58,7 @@ bench: deps
 bench-full: deps
 	cd Benchmarks && BROKER_BENCH_FULL=1 $(SWIFT) package --disable-sandbox benchmark --format markdown
 
-## load: the release server under load on loopback (wrk, SSE fan-out, idle subscribers)
+## load: the release server under load on loopback (wrk and Benchmarks/Sources/LoadGenerator: inserts, SSE fan-out, idle subscribers)
 load: release
 	@command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk)
 	Benchmarks/load/run.sh

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The server under load on loopback: inserts with wrk (32 connections) under fsync
-# never and always, SSE fan-out, and idle subscribers' memory. Uses the release build.
+# The server under load on loopback, with the release build: POST /insert with 32
+# connections under fsync never and always (wrk, and the NIO load generator), SSE
+# fan-out (as fast as the server answers, and paced at 600 records/s), and the
+# memory of idle subscribers. Every phase is bounded in time.
 # Usage: Benchmarks/load/run.sh [SUBSCRIBERS] [RECORDS] [IDLE]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BROKER=$(swift build -c release --show-bin-path)/broker
+LOAD=$(cd Benchmarks && swift build -c release --product LoadGenerator >/dev/null && swift build -c release --show-bin-path)/LoadGenerator
 SUBSCRIBERS=${1:-1000}; RECORDS=${2:-1000}; IDLE=${3:-10000}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
-ulimit -n 20000 || true
+ulimit -n $((IDLE + 1000)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 start_server() {  # $1: fsync policy
     DATA=$(mktemp -d)
@@ -18,18 +21,27 @@ start_server() {  # $1: fsync policy
     echo "server did not start"; exit 1
 }
 stop_server() { kill -TERM "$PID"; wait "$PID" || true; rm -rf "$DATA"; }
+bounded() { timeout 300 "$@"; }
 
+echo "== reference: GET /healthz, 32 connections (the HTTP stack's own ceiling)"
+start_server never
+wrk -t1 -c32 -d10s "http://127.0.0.1:$PORT/healthz" | grep -E "Requests/sec"
+stop_server
 for policy in never always; do
     start_server "$policy"
-    echo "== POST /insert, 32 connections, fsync $policy"
-    wrk -t2 -c32 -d10s -s Benchmarks/load/insert.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|requests in"
+    echo "== POST /insert, 32 connections, fsync $policy (wrk)"
+    wrk -t1 -c32 -d10s -s Benchmarks/load/insert.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency"
+    echo "== POST /insert, 32 connections, fsync $policy (LoadGenerator)"
+    bounded "$LOAD" insert "$PORT" 32 10
+    stop_server
+done
+for rate in 0 600; do
+    start_server never
+    echo "== SSE fan-out: $SUBSCRIBERS subscribers x $RECORDS records, 4 publishers, ${rate/#0/unpaced} records/s"
+    bounded "$LOAD" fanout "$PORT" "$SUBSCRIBERS" "$RECORDS" 4 "$rate"
     stop_server
 done
 start_server never
-echo "== SSE fan-out: $SUBSCRIBERS subscribers x $RECORDS records"
-python3 Benchmarks/load/sse_load.py fanout "$PORT" "$PID" "$SUBSCRIBERS" "$RECORDS"
-stop_server
-start_server never
 echo "== $IDLE idle SSE subscribers"
-python3 Benchmarks/load/sse_load.py idle "$PORT" "$PID" "$IDLE"
+bounded "$LOAD" idle "$PORT" "$PID" "$IDLE"
 stop_server

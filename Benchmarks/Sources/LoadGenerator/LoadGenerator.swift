@@ -76,38 +76,51 @@ func insertRequest(event: String, data: String) -> ByteBuffer {
     return ByteBuffer(string: "POST /insert HTTP/1.1\r\nHost: load\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
 }
 
-/// Splits HTTP/1.1 responses with a Content-Length body off a byte stream.
+/// Splits HTTP/1.1 responses with a Content-Length body off a byte stream, reading
+/// only the status and the Content-Length field (no Strings: this runs per response).
 struct ResponseSplitter {
     private var pending = ByteBuffer()
+    private static let contentLength = Array("content-length:".utf8)
 
     /// Adds bytes and returns the status of each response they complete.
     mutating func feed(_ bytes: inout ByteBuffer) -> [Int] {
         pending.writeBuffer(&bytes)
         var statuses: [Int] = []
-        while let view = pending.readableBytesView.firstRange(of: Array("\r\n\r\n".utf8)) {
-            let headEnd = view.upperBound - pending.readableBytesView.startIndex
-            let head = String(decoding: pending.readableBytesView.prefix(headEnd), as: UTF8.self)
-            let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
-                .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
-            guard pending.readableBytes >= headEnd + length else { break }
-            statuses.append(Int(head.dropFirst(9).prefix(3)) ?? 0)
-            pending.moveReaderIndex(forwardBy: headEnd + length)
+        while let (status, size) = pending.withUnsafeReadableBytes({ Self.response(in: $0) }) {
+            statuses.append(status)
+            pending.moveReaderIndex(forwardBy: size)
         }
         pending.discardReadBytes()
         return statuses
     }
-}
 
-extension Substring {
-    func trimmingCharacters(in _: CharacterSetWhitespace) -> Substring {
-        var text = self
-        while text.first == " " { text.removeFirst() }
-        while text.last == " " || text.last == "\r" { text.removeLast() }
-        return text
+    /// The status and whole size of the first response, when all of it is in `bytes`.
+    private static func response(in bytes: UnsafeRawBufferPointer) -> (Int, Int)? {
+        guard bytes.count >= 16 else { return nil }
+        var length = 0
+        var lineStart = 0
+        var index = 0
+        while index + 1 < bytes.count {
+            guard bytes[index] == 0x0D, bytes[index + 1] == 0x0A else { index += 1; continue }
+            if index == lineStart {  // the empty line: the head ends here
+                let size = index + 2 + length
+                guard size <= bytes.count else { return nil }
+                let status = (Int(bytes[9]) - 48) * 100 + (Int(bytes[10]) - 48) * 10 + Int(bytes[11]) - 48
+                return (status, size)
+            }
+            if index - lineStart > contentLength.count,
+               zip(bytes[lineStart..<(lineStart + contentLength.count)], contentLength).allSatisfy({ $0 | 0x20 == $1 }) {
+                length = 0
+                for byte in bytes[(lineStart + contentLength.count)..<index] where byte >= 48 && byte <= 57 {
+                    length = length * 10 + Int(byte - 48)
+                }
+            }
+            index += 2
+            lineStart = index
+        }
+        return nil
     }
 }
-
-enum CharacterSetWhitespace { case whitespaces }
 
 // MARK: Inserts
 
