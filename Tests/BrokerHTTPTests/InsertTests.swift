@@ -1,3 +1,4 @@
+import BrokerHTTP
 import BrokerLog
 import Foundation
 import Testing
@@ -132,10 +133,7 @@ import Testing
 
     @Test func aFullDiskAnswers503KeepsServingReadsAndRecovers() async throws {
         let faults = SwitchableFaults()
-        let configuration = ServerHarness.configuration {
-            $0.log.durability = .always
-            $0.log.faults = faults
-        }
+        let configuration = Self.durable(with: faults)
         try await ServerHarness.with(configuration) { server in
             try await server.mustInsert("disk", "1")
             let stream = try await server.subscribe()
@@ -158,10 +156,7 @@ import Testing
     /// After a failed fsync the log refuses appends until reopened: health says so.
     @Test func aFailedFsyncMakesHealthAnswer503WithTheReason() async throws {
         let faults = SwitchableFaults()
-        let configuration = ServerHarness.configuration {
-            $0.log.durability = .always
-            $0.log.faults = faults
-        }
+        let configuration = Self.durable(with: faults)
         try await ServerHarness.with(configuration) { server in
             try await server.mustInsert("sync", "1")
             faults.failSyncs()
@@ -172,6 +167,14 @@ import Testing
             #expect(health.object["status"] as? String == "failed")
             #expect((health.object["error"] as? String)?.contains("fsync failed") == true, "\(health.body)")
             #expect(try await server.insert("sync", "3").status == 503)
+        }
+    }
+
+    /// A server under `always` whose storage fails when `faults` says so.
+    static func durable(with faults: SwitchableFaults) -> ServerConfiguration {
+        ServerHarness.configuration {
+            $0.log.durability = .always
+            $0.log.faults = faults
         }
     }
 
