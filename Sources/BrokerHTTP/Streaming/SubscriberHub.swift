@@ -33,10 +33,7 @@ final class SubscriberHub: Service, Sendable {
         /// The last seq handed to subscribers.
         var lastSeq: UInt64
         var isClosed = false
-        /// When queues were last released, and whether a release is scheduled.
-        var lastRelease = ContinuousClock.now - SubscriberHub.quietPeriod
-        /// When the scheduled release is due; nil when none is scheduled.
-        var releaseDue: ContinuousClock.Instant?
+        var releases = ReleaseSchedule<ContinuousClock.Instant>(tick: SubscriberHub.coalescing, quietPeriod: SubscriberHub.quietPeriod)
     }
 
     /// The shortest time between two releases of queued messages.
@@ -79,7 +76,7 @@ final class SubscriberHub: Service, Sendable {
             }
             group.addTask {
                 for await _ in self.releaseRequests.cancelOnGracefulShutdown() {
-                    if let due = self.state.withLock({ $0.releaseDue }) { try? await Task.sleep(until: due, clock: .continuous) }
+                    if let due = self.state.withLock({ $0.releases.due }) { try? await Task.sleep(until: due, clock: .continuous) }
                     self.releaseNow()
                 }
             }
@@ -155,24 +152,20 @@ final class SubscriberHub: Service, Sendable {
         cutOff(overflowed)
     }
 
-    /// Whether to release the queues at once (the first record after a quiet period);
-    /// otherwise makes sure a release is scheduled: on the coalescing tick, and never
-    /// sooner than a quarter period away, so that the records arriving meanwhile join
-    /// it even when fanning out one record takes longer than a period.
+    /// Whether to release the queues at once; otherwise makes sure a release is due.
     private func scheduleRelease(_ state: inout State) -> Bool {
-        guard state.releaseDue == nil else { return false }
-        let now = ContinuousClock.now
-        if now - state.lastRelease >= Self.quietPeriod { return true }
-        state.releaseDue = max(state.lastRelease + Self.coalescing, now + Self.coalescing / 4)
-        releaseRequester.yield()
+        switch state.releases.queued(at: .now) {
+        case .now: return true
+        case .at: releaseRequester.yield()
+        case .pending: break
+        }
         return false
     }
 
     /// Hands every subscriber what is queued for it.
     private func releaseNow() {
         let queues = state.withLock { state in
-            state.releaseDue = nil
-            state.lastRelease = .now
+            state.releases.released(at: .now)
             return state.subscribers.values.map(\.queue)
         }
         for queue in queues { queue.release() }
