@@ -53,11 +53,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = logLevel
-            return handler
-        }
+        LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, logLevel: logLevel) }
         var configuration = ServerConfiguration()
         configuration.host = host ?? environment["HOST"] ?? configuration.host
         configuration.port = try port ?? environment["PORT"].map(Self.parsePort) ?? configuration.port

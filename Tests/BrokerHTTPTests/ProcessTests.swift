@@ -39,13 +39,19 @@ import Glibc
         let port: Int
         let exited: Locked<ContinuousClock.Instant?> = Locked(nil)
 
-        init(arguments: [String], environment: [String: String] = [:], port: Int) throws {
+        /// With `errorLog`, standard error goes to that file.
+        init(arguments: [String], environment: [String: String] = [:], port: Int, errorLog: String? = nil) throws {
             process = Process()
             process.executableURL = URL(fileURLWithPath: ProcessTests.brokerPath)
             process.arguments = arguments
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            if let errorLog {
+                FileManager.default.createFile(atPath: errorLog, contents: nil)
+                process.standardError = FileHandle(forWritingAtPath: errorLog)
+            } else {
+                process.standardError = FileHandle.nullDevice
+            }
             self.port = port
             process.terminationHandler = { [weak self] _ in self?.exited.withLock { $0 = .now } }
             try process.run()
@@ -130,5 +136,51 @@ import Glibc
         #expect(second.exited.withLock { $0 } != nil)
         #expect(second.process.terminationStatus != 0)
         _ = try await first.terminate()
+    }
+
+    /// A sealed segment damaged in the middle, behind a valid checkpoint: the server
+    /// starts from the checkpoint, its background scrub finds the damage, and then
+    /// inserts and /healthz answer 503 naming the segment and offset, as does the log
+    /// on standard error. With --verify-on-open the server refuses to start instead.
+    @Test func damageBehindTheCheckpointIsReportedByHealthAndTheLog() async throws {
+        let directory = NSTemporaryDirectory() + "broker-process-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var options = LogOptions(compression: false, durability: .never, segmentBytes: 4096)
+        options.logger.logLevel = .critical
+        let log = try EventLog.open(directory: directory, options: options)
+        for n in 0..<100 { _ = try await log.append(event: "e\(n % 7)", data: Array(#"{"n":\#(n),"pad":"................"}"#.utf8)) }
+        await log.close()
+        let first = try #require(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".seg") }.min())
+        var bytes = try #require(FileManager.default.contents(atPath: directory + "/" + first))
+        bytes[200] ^= 0x01  // inside an early frame, far from the segment's last one
+        try bytes.write(to: URL(fileURLWithPath: directory + "/" + first))
+
+        let errorLog = directory + ".stderr"
+        defer { try? FileManager.default.removeItem(atPath: errorLog) }
+        let port = Self.freePort()
+        let server = try Server(
+            arguments: ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", directory], port: port, errorLog: errorLog)
+        _ = try await server.ready()
+        var health = ""
+        for _ in 0..<200 {
+            health = try await Self.get("http://127.0.0.1:\(port)/healthz")
+            if health.contains("failed") { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(health.contains(#""status":"failed""#), "\(health)")
+        #expect(health.contains(first) && health.contains("corrupt at byte offset"), "\(health)")
+        let (status, body) = try await Self.post("http://127.0.0.1:\(port)/insert", #"{"event":"e1","data":1}"#)
+        #expect(status == 503, "\(body)")
+        _ = try await server.terminate()
+        let logged = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
+        #expect(logged.contains("critical broker.log: scrub found damage") && logged.contains(first), "\(logged)")
+
+        let strict = try Server(
+            arguments: ["serve", "--host", "127.0.0.1", "--port", "\(Self.freePort())", "--data-dir", directory, "--verify-on-open"],
+            port: 0, errorLog: errorLog)
+        for _ in 0..<500 where strict.exited.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(strict.process.terminationStatus != 0)
+        let refused = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
+        #expect(refused.contains(first) && refused.contains("corrupt at byte offset"), "\(refused)")
     }
 }
