@@ -44,6 +44,7 @@ struct Verify: ParsableCommand {
             }
         }
         progress.finish()
+        if scanner.isDirectory, !checkpointIsSound(output) { problems += 1 }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let summary = "\(segments) segment(s), \(records) record(s), \(Formatting.bytes(bytes)) in \(String(format3(seconds))) s"
@@ -55,6 +56,32 @@ struct Verify: ParsableCommand {
             output.flush()
             throw ExitCode(1)
         }
+    }
+}
+
+extension Verify {
+    /// Reports what the directory's checkpoint holds against its segments; false
+    /// only when the next open would use a checkpoint that disagrees with them.
+    func checkpointIsSound(_ output: Output) -> Bool {
+        let outcome: CheckpointAudit.Outcome
+        do { outcome = try CheckpointAudit.run(directory: path) } catch {
+            printError("note: CHECKPOINT not checked: \(error)")
+            return true
+        }
+        switch outcome {
+        case .absent:
+            return true
+        case let .consistent(lastSeq, segments, names):
+            output.line("CHECKPOINT: matches the segments up to seq \(lastSeq) (\(segments) segment(s), \(names) name(s))")
+        case let .ignored(reason):
+            printError("note: the next open ignores CHECKPOINT and reads every segment: \(reason)")
+        case let .unchecked(reason):
+            printError("note: CHECKPOINT not compared, a segment it covers is damaged: \(reason)")
+        case let .inconsistent(difference):
+            output.line("CHECKPOINT: differs from the segments, and the next open would use it: \(difference)")
+            return false
+        }
+        return true
     }
 }
 

@@ -173,6 +173,16 @@ struct Tool {
         #expect(try Tool.run(["replay", directory, "--event", "late"]).stdout == #"{"seq":5001,"event":"late","timestamp":"#
             + String(try #require(try log.latest(of: "late")).timestamp) + #","data":1}"# + "\n")
         await log.close()
+        // Closing wrote a checkpoint: verify compares it with the segments.
+        let closed = try Tool.run(["verify", directory])
+        #expect(closed.status == 0)
+        #expect(closed.stdout.contains("CHECKPOINT: matches the segments up to seq 5001 ("), "\(closed.stdout)")
+        var checkpoint = try #require(FileManager.default.contents(atPath: directory + "/CHECKPOINT"))
+        checkpoint[12] ^= 0x01
+        try checkpoint.write(to: URL(fileURLWithPath: directory + "/CHECKPOINT"))
+        let damaged = try Tool.run(["verify", directory])
+        #expect(damaged.status == 0)
+        #expect(damaged.stderr.contains("the next open ignores CHECKPOINT"), "\(damaged.stderr)")
     }
 }
 

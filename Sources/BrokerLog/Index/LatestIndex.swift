@@ -93,6 +93,19 @@ struct LatestIndex {
         }
     }
 
+    /// How `other` differs from this index (the first difference found), or nil when
+    /// both hold the same names at the same locations.
+    func difference(from other: LatestIndex) -> String? {
+        if count != other.count { return "\(other.count) names where \(count) were expected" }
+        var found: String?
+        other.forEachName { name, location in
+            guard found == nil, self[bytes: name] != location else { return }
+            let expected = self[bytes: name].map { "seq \($0.seq) at byte offset \($0.offset)" } ?? "none"
+            found = "\(String(decoding: name, as: UTF8.self)): seq \(location.seq) at byte offset \(location.offset) where \(expected) was expected"
+        }
+        return found
+    }
+
     /// Bytes the index holds: its slots and its name arena.
     var memoryBytes: Int { slots.capacity * MemoryLayout<Slot>.stride + arena.capacity }
 

@@ -138,28 +138,14 @@ struct LogRecovery {
             throw CheckpointProblem("it covers base seq \(entry.baseSeq) where the directory has \(listed.path)")
         }
         var segment = try Self.problem { () throws(LogError) in try openSegment(listed.path, baseSeq: listed.baseSeq, writable: isNewest) }
-        let size = try Self.problem { () throws(LogError) in try segment.file.size() }
-        guard size == entry.coveredBytes || (isLastCovered && size > entry.coveredBytes) else {
-            throw CheckpointProblem("\(listed.path) is \(size) bytes, the checkpoint covers \(entry.coveredBytes)")
-        }
-        if entry.isEmpty {
-            guard entry.coveredBytes == SegmentHeader.size else {
-                throw CheckpointProblem("\(listed.path): an empty segment entry covers \(entry.coveredBytes) bytes")
-            }
-        } else {
-            let reader = FrameReader(
-                file: segment.file, from: Int(entry.lastFrameOffset), limit: entry.coveredBytes, expectedSeq: entry.lastSeq, chunkSize: 4096)
-            let item = try Self.problem { () throws(LogError) in try reader.next() }
-            guard case let .frame(frame, offset)? = item, frame.crc == entry.lastFrameCRC, offset + frame.frameSize == entry.coveredBytes else {
-                throw CheckpointProblem("\(listed.path): the frame at byte offset \(entry.lastFrameOffset) is not the one the checkpoint names")
-            }
-        }
+        let mismatch = try Self.problem { () throws(LogError) in try entry.mismatch(with: segment.file, isLastCovered: isLastCovered) }
+        if let mismatch { throw mismatch }
         segment.adopt(entry)
         return segment
     }
 
     /// Runs `body`, turning a log error into a reason to ignore the checkpoint.
-    private static func problem<T>(_ body: () throws(LogError) -> T) throws(CheckpointProblem) -> T {
+    static func problem<T>(_ body: () throws(LogError) -> T) throws(CheckpointProblem) -> T {
         do { return try body() } catch { throw CheckpointProblem("\(error)") }
     }
 

@@ -39,3 +39,23 @@ enum CheckpointFile {
         return Array(bytes[0..<read])
     }
 }
+
+extension Checkpoint.SegmentEntry {
+    /// Why this entry does not describe the segment in `file` (SPEC.md 2.6: its size,
+    /// and its last frame's offset, seq, CRC and end); nil when it does. The segment's
+    /// header is checked by whoever opened it.
+    func mismatch(with file: FileHandle, isLastCovered: Bool) throws(LogError) -> CheckpointProblem? {
+        let size = try file.size()
+        guard size == coveredBytes || (isLastCovered && size > coveredBytes) else {
+            return CheckpointProblem("\(file.path) is \(size) bytes, the checkpoint covers \(coveredBytes)")
+        }
+        if isEmpty {
+            return coveredBytes == SegmentHeader.size ? nil : CheckpointProblem("\(file.path): an empty segment entry covers \(coveredBytes) bytes")
+        }
+        let reader = FrameReader(file: file, from: Int(lastFrameOffset), limit: coveredBytes, expectedSeq: lastSeq, chunkSize: 4096)
+        guard case let .frame(frame, offset)? = try reader.next(), frame.crc == lastFrameCRC, offset + frame.frameSize == coveredBytes else {
+            return CheckpointProblem("\(file.path): the frame at byte offset \(lastFrameOffset) is not the one the checkpoint names")
+        }
+        return nil
+    }
+}
