@@ -14,13 +14,13 @@ import Testing
 
     @Test func aQueueHandsOverOnlyWhatWasReleasedInOrder() async {
         let queue = SubscriberQueue(capacity: 3)
-        #expect(queue.append(Self.message("a")) == .queued)
+        #expect(queue.append(Self.message("a")) == .queuedFirst)
         #expect(queue.append(Self.message("b")) == .queued)
         queue.release()
         #expect(queue.append(Self.message("c")) == .queued)
         // Everything queued by the time the connection asks goes in one batch.
         #expect(Self.texts(await queue.next()) == ["a", "b", "c"])
-        #expect(queue.append(Self.message("d")) == .queued)
+        #expect(queue.append(Self.message("d")) == .queuedFirst)
         async let waiting = queue.next()
         try? await Task.sleep(for: .milliseconds(20))
         queue.release()
@@ -29,7 +29,7 @@ import Testing
 
     @Test func aFullQueueDropsAndAFinishedOneDrainsThenEnds() async {
         let queue = SubscriberQueue(capacity: 2)
-        #expect(queue.append(Self.message("a")) == .queued)
+        #expect(queue.append(Self.message("a")) == .queuedFirst)
         #expect(queue.append(Self.message("b")) == .queued)
         #expect(queue.append(Self.message("c")) == .dropped)
         queue.finish()

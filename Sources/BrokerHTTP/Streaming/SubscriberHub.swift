@@ -34,6 +34,8 @@ final class SubscriberHub: Service, Sendable {
         var lastSeq: UInt64
         var isClosed = false
         var releases = ReleaseSchedule<ContinuousClock.Instant>(tick: SubscriberHub.coalescing, quietPeriod: SubscriberHub.quietPeriod)
+        /// The queues that got a message since the last release: the next one wakes them.
+        var unreleased: [SubscriberQueue] = []
     }
 
     /// The shortest time between two releases of queued messages.
@@ -141,7 +143,10 @@ final class SubscriberHub: Service, Sendable {
             var overflowed: [Subscriber] = []
             for (id, subscriber) in state.subscribers {
                 guard let bytes = message(subscriber) else { continue }
-                if case .dropped = subscriber.queue.append(bytes) {
+                switch subscriber.queue.append(bytes) {
+                case .queuedFirst: state.unreleased.append(subscriber.queue)
+                case .queued, .finished: break
+                case .dropped:
                     overflowed.append(subscriber)
                     state.subscribers[id] = nil
                 }
@@ -162,11 +167,12 @@ final class SubscriberHub: Service, Sendable {
         return false
     }
 
-    /// Hands every subscriber what is queued for it.
+    /// Hands every subscriber that got messages since the last release what is queued for it.
     private func releaseNow() {
         let queues = state.withLock { state in
             state.releases.released(at: .now)
-            return state.subscribers.values.map(\.queue)
+            defer { state.unreleased.removeAll(keepingCapacity: true) }
+            return state.unreleased
         }
         for queue in queues { queue.release() }
     }

@@ -7,7 +7,10 @@ import NIOCore
 /// (and one system call) and the hub wakes each connection at most once per period.
 final class SubscriberQueue: Sendable {
     enum AppendResult: Equatable {
+        /// Queued behind others that wait for a release.
         case queued
+        /// Queued into an empty queue: the hub must release this queue.
+        case queuedFirst
         /// The queue held `capacity` messages: the message was not queued.
         case dropped
         case finished
@@ -35,7 +38,7 @@ final class SubscriberQueue: Sendable {
             if state.finished { return .finished }
             guard state.pending.count < capacity else { return .dropped }
             state.pending.append(message)
-            return .queued
+            return state.pending.count == 1 ? .queuedFirst : .queued
         }
     }
 
