@@ -53,7 +53,8 @@ public final class EventLog: Sendable {
         let opened = try LogRecovery(directory: directory, options: options).open()
         let log = EventLog(directory: directory, options: options, opened: opened)
         if options.scrubAfterOpen, !opened.unread.isEmpty {
-            DispatchQueue.global(qos: .utility).async { try? log.scrub() }
+            // Weak: a log closed and dropped before the scrub starts is not kept open.
+            DispatchQueue.global(qos: .utility).async { [weak log] in try? log?.scrub() }
         }
         return log
     }
@@ -181,10 +182,15 @@ public final class EventLog: Sendable {
     /// Reads and checks every frame the open took from a checkpoint without reading
     /// (SPEC.md 3.4). Damage puts the log in its failed state, as a failed fsync does:
     /// appends are refused with the error, which ``failure`` reports.
+    /// It stops early, quietly, once the log is closed.
     public func scrub() throws(LogError) {
         for segment in unread {
+            if state.withLock({ $0.isClosed }) { return }
             let reader = FrameReader(file: segment.file, from: SegmentHeader.size, limit: segment.size, expectedSeq: segment.baseSeq)
+            var frames = 0
             while let item = try reader.next() {
+                frames += 1
+                if frames % 4096 == 0, state.withLock({ $0.isClosed }) { return }
                 guard case let .damage(offset, problem) = item else { continue }
                 let error = LogError.corrupt(segment: segment.path, offset: offset, problem: problem)
                 state.withLock { state in if state.failure == nil { state.failure = error } }
