@@ -6,7 +6,7 @@ DATA_DIR ?= ./data
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := FuzzSegments FuzzInsertBody
+FUZZ_TARGETS := FuzzSegments FuzzInsertBody FuzzCheckpoint
 
 .PHONY: bench bench-full load deps deps-browser build release run test test-swift test-console screenshot test-tsan stress fuzz clean
 
@@ -80,7 +80,7 @@ fuzz: deps
 	cd Fuzz && $(SWIFT) build -c release -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library
 	@set -e; bin=$$(cd Fuzz && $(SWIFT) build -c release --show-bin-path); \
 	for target in $(FUZZ_TARGETS); do \
-		case $$target in FuzzSegments) corpus=Fixtures/fuzz/segments;; FuzzInsertBody) corpus=Fixtures/fuzz/insert-body;; esac; \
+		case $$target in FuzzSegments) corpus=Fixtures/fuzz/segments;; FuzzInsertBody) corpus=Fixtures/fuzz/insert-body;; FuzzCheckpoint) corpus=Fixtures/fuzz/checkpoint;; esac; \
 		work=$$(mktemp -d); \
 		echo "== $$target for $(FUZZ_SECONDS) s"; \
 		$$bin/$$target -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -10,6 +10,7 @@ let package = Package(
         .target(name: "FuzzDriver"),
         .executableTarget(name: "FuzzSegments", dependencies: ["FuzzDriver", .product(name: "BrokerFuzzChecks", package: "Broker")]),
         .executableTarget(name: "FuzzInsertBody", dependencies: ["FuzzDriver", .product(name: "BrokerFuzzChecks", package: "Broker")]),
+        .executableTarget(name: "FuzzCheckpoint", dependencies: ["FuzzDriver", .product(name: "BrokerFuzzChecks", package: "Broker")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import BrokerJSON
 import BrokerLog
+import Dispatch
 
 #if canImport(Glibc)
 import Glibc
@@ -42,5 +43,79 @@ public enum FuzzChecks {
             let again = try? JSONCompactor.compact(compact)
             precondition(again == compact, "compacting is not idempotent")
         }
+    }
+
+    /// Puts `body` with its CRC-32C after it (so that inputs reach past the CRC check)
+    /// as the `CHECKPOINT` of a sound log, built once in `directory` (300 records over
+    /// 4 KiB segments, with a fixed clock), and opens it. Whatever the checkpoint
+    /// holds, `broker verify`'s audit must not crash, and the open must succeed, reach
+    /// the log's last seq and pass its scrub: a checkpoint can only be used or
+    /// ignored, never stop or shorten the log.
+    public static func checkpoint(_ body: UnsafeRawBufferPointer, directory: String) {
+        let lastSeq = baseLog(in: directory)
+        let fd = open(directory + "/CHECKPOINT", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        var crc = CRC32C.checksum(body).littleEndian
+        _ = write(fd, body.baseAddress, body.count)
+        _ = write(fd, &crc, 4)
+        close(fd)
+        _ = try? CheckpointAudit.run(directory: directory)
+        let log: EventLog
+        do { log = try EventLog.open(directory: directory, options: baseOptions) } catch {
+            preconditionFailure("a checkpoint stopped the open of a sound log: \(error)")
+        }
+        precondition(log.lastSeq == lastSeq, "the open reached seq \(log.lastSeq), not \(lastSeq)")
+        do { try log.scrub() } catch { preconditionFailure("the scrub of a sound log failed: \(error)") }
+        // Dropped without close(), so that it writes no checkpoint of its own.
+    }
+
+    /// The body (all but the CRC) of the base log's own checkpoint: the seed of the
+    /// checkpoint corpus.
+    public static func checkpointSeed(directory: String) -> [UInt8] {
+        _ = baseLog(in: directory)
+        let fd = open(directory + "/CHECKPOINT.seed", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 1 << 20)
+        let count = read(fd, &bytes, bytes.count)
+        return Array(bytes.prefix(max(0, count - 4)))
+    }
+
+    private static var baseOptions: LogOptions {
+        var options = LogOptions(compression: false, durability: .never, segmentBytes: 4096)
+        options.logger.logLevel = .critical
+        options.scrubAfterOpen = false
+        options.clock = { 1_700_000_000_000 }
+        return options
+    }
+
+    /// Builds the base log in `directory` unless it is there, keeping a copy of the
+    /// checkpoint its close wrote; returns its last seq.
+    private static func baseLog(in directory: String) -> UInt64 {
+        let records: UInt64 = 300
+        if access(directory + "/CHECKPOINT.seed", F_OK) == 0 { return records }
+        mkdir(directory, 0o755)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            defer { done.signal() }
+            do {
+                let log = try EventLog.open(directory: directory, options: baseOptions)
+                for n in 0..<records {
+                    _ = try await log.append(event: "name\(n % 7)", data: Array(#"{"n":\#(n),"pad":"\#(String(repeating: "p", count: Int(n % 50)))"}"#.utf8))
+                }
+                await log.close()
+            } catch {
+                preconditionFailure("could not build the base log in \(directory): \(error)")
+            }
+        }
+        done.wait()
+        let source = open(directory + "/CHECKPOINT", O_RDONLY | O_CLOEXEC)
+        var bytes = [UInt8](repeating: 0, count: 1 << 20)
+        let count = read(source, &bytes, bytes.count)
+        close(source)
+        let copy = open(directory + "/CHECKPOINT.seed", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        _ = write(copy, bytes, max(0, count))
+        close(copy)
+        return records
     }
 }

@@ -28,4 +28,15 @@ import Testing
         #expect(inputs.count >= 5)
         for input in inputs { input.withUnsafeBytes { FuzzChecks.insertBody($0) } }
     }
+
+    /// The base log's own checkpoint first (used by the open), then every input kept.
+    @Test func checkpointCorpus() throws {
+        let directory = NSTemporaryDirectory() + "broker-fuzz-checkpoint-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let seed = FuzzChecks.checkpointSeed(directory: directory)
+        #expect(seed.count > 100)
+        let inputs = try Self.inputs("checkpoint")
+        #expect(inputs.count >= 5)
+        for input in [seed] + inputs { input.withUnsafeBytes { FuzzChecks.checkpoint($0, directory: directory) } }
+    }
 }
