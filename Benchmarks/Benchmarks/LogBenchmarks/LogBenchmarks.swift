@@ -160,7 +160,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // 6. Memory of the latest index: bytes a name beyond the name itself.
     Benchmark("latest index with \(full ? "1M" : "200k") names",
-              configuration: .init(metrics: [.wallClock, .custom("bytes/name"), .custom("RSS bytes/name")], scalingFactor: .one, maxDuration: .seconds(60), maxIterations: 1)) { benchmark in
+              configuration: .init(metrics: [.wallClock, .custom("bytes/name"), .custom("RSS bytes/name"), .custom("close ms"), .custom("reopen ms")], scalingFactor: .one, maxDuration: .seconds(60), maxIterations: 1)) { benchmark in
         let count = full ? 1_000_000 : 200_000
         let directory = scratchDirectory("names")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -177,7 +177,16 @@ let benchmarks: @Sendable () -> Void = {
         // counts memory freed while the table doubled).
         benchmark.measurement(.custom("bytes/name"), (log.statistics.indexBytes - nameBytes) / count)
         benchmark.measurement(.custom("RSS bytes/name"), (after - before - nameBytes) / count)
+        // Closing writes the checkpoint of every name (SIGTERM must exit within 2 s),
+        // and the next open reads it back.
+        let closing = ContinuousClock.now
         await log.close()
+        benchmark.measurement(.custom("close ms"), milliseconds(since: closing))
+        let opening = ContinuousClock.now
+        let reopened = try EventLog.open(directory: directory, options: quietOptions(compression: false, durability: .never))
+        benchmark.measurement(.custom("reopen ms"), milliseconds(since: opening))
+        precondition(reopened.openReport.checkpointSeq != nil && reopened.statistics.eventNames == count)
+        await reopened.close()
     }
 }
 
@@ -226,4 +235,10 @@ enum Fixture {
         needle.withLock { $0 = log }
         return log
     }
+}
+
+/// Whole milliseconds since `start`.
+func milliseconds(since start: ContinuousClock.Instant) -> Int {
+    let elapsed = (ContinuousClock.now - start).components
+    return Int(elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000)
 }
