@@ -54,6 +54,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, logLevel: logLevel) }
+        let openFiles = OpenFileLimit.raiseToHardLimit()
+        Logger(label: "broker").debug("open file limit \(openFiles)")
         var configuration = ServerConfiguration()
         configuration.host = host ?? environment["HOST"] ?? configuration.host
         configuration.port = try port ?? environment["PORT"].map(Self.parsePort) ?? configuration.port

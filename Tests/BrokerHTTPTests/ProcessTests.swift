@@ -40,9 +40,9 @@ import Glibc
         let exited: Locked<ContinuousClock.Instant?> = Locked(nil)
 
         /// With `errorLog`, standard error goes to that file.
-        init(arguments: [String], environment: [String: String] = [:], port: Int, errorLog: String? = nil) throws {
+        init(executable: String = ProcessTests.brokerPath, arguments: [String], environment: [String: String] = [:], port: Int, errorLog: String? = nil) throws {
             process = Process()
-            process.executableURL = URL(fileURLWithPath: ProcessTests.brokerPath)
+            process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             process.standardOutput = FileHandle.nullDevice
@@ -182,5 +182,22 @@ import Glibc
         #expect(strict.process.terminationStatus != 0)
         let refused = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
         #expect(refused.contains(first) && refused.contains("corrupt at byte offset"), "\(refused)")
+    }
+
+    /// One descriptor per segment and per connection: serve raises its soft limit on
+    /// open files to the hard limit, so a large log opens under a 1,024 default.
+    @Test func serveRaisesItsOpenFileLimit() async throws {
+        let directory = NSTemporaryDirectory() + "broker-process-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let port = Self.freePort()
+        let command = "ulimit -Sn 256 && exec '\(ProcessTests.brokerPath)' serve --host 127.0.0.1 --port \(port) --data-dir '\(directory)'"
+        let server = try Server(executable: "/bin/sh", arguments: ["-c", command], port: port)
+        _ = try await server.ready()
+        let limits = try String(contentsOfFile: "/proc/\(server.process.processIdentifier)/limits", encoding: .utf8)
+        let line = try #require(limits.split(separator: "\n").first { $0.hasPrefix("Max open files") })
+        let fields = line.split(separator: " ").suffix(3)
+        #expect(fields.first != "256", "\(line)")
+        #expect(Array(fields)[0] == Array(fields)[1], "soft limit not raised to the hard one: \(line)")
+        _ = try await server.terminate()
     }
 }
