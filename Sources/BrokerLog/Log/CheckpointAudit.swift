@@ -21,15 +21,10 @@ public enum CheckpointAudit {
         let checkpoint: Checkpoint
         do { checkpoint = try Checkpoint.decode(bytes) } catch { return .ignored(error.description) }
         let listed = try SegmentFileName.list(in: directory)
-        guard !checkpoint.segments.isEmpty, checkpoint.segments.count <= listed.count else {
-            return .ignored("it covers \(checkpoint.segments.count) segments, the directory has \(listed.count)")
-        }
+        if let mismatch = checkpoint.tableMismatch(with: listed) { return .ignored(mismatch.description) }
         var chain = NameChain(firstBaseSeq: listed[0].baseSeq)
         var lastSeq = listed[0].baseSeq - 1
         for (position, entry) in checkpoint.segments.enumerated() {
-            guard listed[position].baseSeq == entry.baseSeq, entry.baseSeq == lastSeq + 1 else {
-                return .ignored("its segment table does not match the directory at \(listed[position].path)")
-            }
             let segment: SegmentReader
             do { segment = try SegmentReader(path: listed[position].path) } catch { return .ignored("\(error)") }
             if let mismatch = try entry.mismatch(with: segment.file, isLastCovered: position == checkpoint.segments.count - 1) {

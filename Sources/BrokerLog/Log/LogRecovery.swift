@@ -115,29 +115,21 @@ struct LogRecovery {
     private func adoptCheckpoint(_ listed: [(baseSeq: UInt64, path: String)]) throws(CheckpointProblem) -> Scan? {
         guard let bytes = try Self.problem({ () throws(LogError) in try CheckpointFile.read(in: directory) }) else { return nil }
         let checkpoint = try Checkpoint.decode(bytes)
-        guard checkpoint.segments.count <= listed.count, !checkpoint.segments.isEmpty else {
-            throw CheckpointProblem("it covers \(checkpoint.segments.count) segments, the directory has \(listed.count)")
-        }
+        if let mismatch = checkpoint.tableMismatch(with: listed) { throw mismatch }
         var scan = Scan(firstBaseSeq: listed[0].baseSeq)
         for (position, entry) in checkpoint.segments.enumerated() {
             let isLast = position == checkpoint.segments.count - 1
-            let segment = try adopt(entry, file: listed[position], isLastCovered: isLast, isNewest: position == listed.count - 1)
-            if let previous = scan.segments.last, segment.baseSeq != previous.lastSeq + 1 {
-                throw CheckpointProblem("segment \(segment.path) does not continue the one before it")
-            }
-            scan.segments.append(segment)
+            scan.segments.append(try adopt(entry, path: listed[position].path, isLastCovered: isLast, isNewest: position == listed.count - 1))
         }
         scan.chain = NameChain(firstBaseSeq: listed[0].baseSeq, latest: checkpoint.latest)
         scan.lastTimestamp = checkpoint.lastTimestamp
         return scan
     }
 
-    /// One covered segment, opened and checked: its name, header, size and last frame.
-    private func adopt(_ entry: Checkpoint.SegmentEntry, file listed: (baseSeq: UInt64, path: String), isLastCovered: Bool, isNewest: Bool) throws(CheckpointProblem) -> Segment {
-        guard listed.baseSeq == entry.baseSeq else {
-            throw CheckpointProblem("it covers base seq \(entry.baseSeq) where the directory has \(listed.path)")
-        }
-        var segment = try Self.problem { () throws(LogError) in try openSegment(listed.path, baseSeq: listed.baseSeq, writable: isNewest) }
+    /// One covered segment (its name already matched), opened and checked: its header,
+    /// size and last frame.
+    private func adopt(_ entry: Checkpoint.SegmentEntry, path: String, isLastCovered: Bool, isNewest: Bool) throws(CheckpointProblem) -> Segment {
+        var segment = try Self.problem { () throws(LogError) in try openSegment(path, baseSeq: entry.baseSeq, writable: isNewest) }
         let mismatch = try Self.problem { () throws(LogError) in try entry.mismatch(with: segment.file, isLastCovered: isLastCovered) }
         if let mismatch { throw mismatch }
         segment.adopt(entry)

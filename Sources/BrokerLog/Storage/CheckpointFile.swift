@@ -40,6 +40,26 @@ enum CheckpointFile {
     }
 }
 
+extension Checkpoint {
+    /// Why this checkpoint's segment table does not fit the directory's segments
+    /// (SPEC.md 2.6: its segments are the first ones, with the same base seqs, each
+    /// continuing the one before); nil when it does.
+    func tableMismatch(with listed: [(baseSeq: UInt64, path: String)]) -> CheckpointProblem? {
+        guard !segments.isEmpty, segments.count <= listed.count else {
+            return CheckpointProblem("it covers \(segments.count) segments, the directory has \(listed.count)")
+        }
+        for (position, entry) in segments.enumerated() {
+            guard listed[position].baseSeq == entry.baseSeq else {
+                return CheckpointProblem("it covers base seq \(entry.baseSeq) where the directory has \(listed[position].path)")
+            }
+            if position > 0, entry.baseSeq != segments[position - 1].lastSeq + 1 {
+                return CheckpointProblem("its entry for \(listed[position].path) does not continue the one before it")
+            }
+        }
+        return nil
+    }
+}
+
 extension Checkpoint.SegmentEntry {
     /// Why this entry does not describe the segment in `file` (SPEC.md 2.6: its size,
     /// and its last frame's offset, seq, CRC and end); nil when it does. The segment's
