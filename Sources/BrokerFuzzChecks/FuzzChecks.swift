@@ -13,10 +13,7 @@ public enum FuzzChecks {
     /// use, decoding every frame it accepts. Any input may be rejected; none may crash,
     /// hang, or make a reader allocate more than the file holds.
     public static func segment(_ bytes: UnsafeRawBufferPointer, scratchPath: String) {
-        let fd = open(scratchPath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        _ = write(fd, bytes.baseAddress, bytes.count)
-        close(fd)
+        guard writeFile(scratchPath, bytes) else { return }
         guard let segment = try? SegmentReader(path: scratchPath) else { return }
         let frames = segment.frames()
         var steps = 0
@@ -53,12 +50,9 @@ public enum FuzzChecks {
     /// ignored, never stop or shorten the log.
     public static func checkpoint(_ body: UnsafeRawBufferPointer, directory: String) {
         let lastSeq = baseLog(in: directory)
-        let fd = open(directory + "/CHECKPOINT", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        var crc = CRC32C.checksum(body).littleEndian
-        _ = write(fd, body.baseAddress, body.count)
-        _ = write(fd, &crc, 4)
-        close(fd)
+        let crc = CRC32C.checksum(body).littleEndian
+        let written = withUnsafeBytes(of: crc) { writeFile(directory + "/CHECKPOINT", body, $0) }
+        guard written else { return }
         _ = try? CheckpointAudit.run(directory: directory)
         let log: EventLog
         do { log = try EventLog.open(directory: directory, options: baseOptions) } catch {
@@ -89,8 +83,8 @@ public enum FuzzChecks {
         return options
     }
 
-    /// Builds the base log in `directory` unless it is there, keeping a copy of the
-    /// checkpoint its close wrote; returns its last seq.
+    /// Builds the base log in `directory` unless it is there, keeping the checkpoint
+    /// its close wrote as `CHECKPOINT.seed`; returns its last seq.
     private static func baseLog(in directory: String) -> UInt64 {
         let records: UInt64 = 300
         if access(directory + "/CHECKPOINT.seed", F_OK) == 0 { return records }
@@ -109,13 +103,17 @@ public enum FuzzChecks {
             }
         }
         done.wait()
-        let source = open(directory + "/CHECKPOINT", O_RDONLY | O_CLOEXEC)
-        var bytes = [UInt8](repeating: 0, count: 1 << 20)
-        let count = read(source, &bytes, bytes.count)
-        close(source)
-        let copy = open(directory + "/CHECKPOINT.seed", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        _ = write(copy, bytes, max(0, count))
-        close(copy)
+        // Each input writes a CHECKPOINT of its own.
+        rename(directory + "/CHECKPOINT", directory + "/CHECKPOINT.seed")
         return records
+    }
+
+    /// Writes `parts` one after another as the file at `path`; false when it cannot.
+    private static func writeFile(_ path: String, _ parts: UnsafeRawBufferPointer...) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return false }
+        for part in parts { _ = write(fd, part.baseAddress, part.count) }
+        close(fd)
+        return true
     }
 }
