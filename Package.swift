@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // System liblz4 (Debian: liblz4-dev), found through pkg-config.
@@ -38,15 +40,27 @@ let package = Package(
             ]
         ),
         .target(name: "BrokerJSON", dependencies: ["BrokerLog"]),
+        // Who may do what: token verification (jwt-kit), scopes and the claims Broker reads.
+        .target(
+            name: "BrokerAuth",
+            dependencies: [
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ]
+        ),
         .target(
             name: "BrokerHTTP",
             dependencies: [
-                "BrokerLog", "BrokerJSON",
+                "BrokerLog", "BrokerJSON", "BrokerAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // What the libFuzzer targets in Fuzz/ check, shared with the corpus-replay tests.
@@ -61,6 +75,7 @@ let package = Package(
         ),
         .testTarget(name: "BrokerLogTests", dependencies: ["BrokerLog", "CCRC32C"]),
         .testTarget(name: "BrokerJSONTests", dependencies: ["BrokerJSON"]),
+        .testTarget(name: "BrokerAuthTests", dependencies: ["BrokerAuth", .product(name: "JWTKit", package: "jwt-kit")]),
         .testTarget(name: "BrokerFuzzCorpusTests", dependencies: ["BrokerFuzzChecks"]),
         // A child process the crash tests SIGKILL while it appends.
         .executableTarget(name: "broker-crash-writer", dependencies: ["BrokerLog"], path: "Tests/CrashWriter"),
@@ -70,7 +85,7 @@ let package = Package(
         .testTarget(
             name: "BrokerHTTPTests",
             dependencies: [
-                "BrokerHTTP", "BrokerLog", "BrokerJSON",
+                "BrokerHTTP", "BrokerLog", "BrokerJSON", "BrokerAuth", "broker",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -13,6 +13,11 @@ final class BrokerMetrics: Sendable {
     let subscribers: CoreMetrics.Gauge
     let subscribersDropped: CoreMetrics.Counter
     let sseMessages: CoreMetrics.Counter
+    /// Streams ended because their token expired (SPEC.md 4.11).
+    let subscribersExpired: CoreMetrics.Counter
+    /// Requests refused for want of a valid token (401) or of scope (403).
+    let unauthorized: CoreMetrics.Counter
+    let forbidden: CoreMetrics.Counter
     private let bytesAppended: CoreMetrics.Counter
     private let fsyncs: CoreMetrics.Counter
     private let segments: CoreMetrics.Gauge
@@ -35,6 +40,9 @@ final class BrokerMetrics: Sendable {
         subscribers = .init(label: "broker_subscribers", factory: factory)
         subscribersDropped = .init(label: "broker_subscribers_dropped_total", factory: factory)
         sseMessages = .init(label: "broker_sse_messages_total", factory: factory)
+        subscribersExpired = .init(label: "broker_subscribers_expired_total", factory: factory)
+        unauthorized = .init(label: "broker_requests_unauthorized_total", factory: factory)
+        forbidden = .init(label: "broker_requests_forbidden_total", factory: factory)
         bytesAppended = .init(label: "broker_bytes_appended_total", factory: factory)
         fsyncs = .init(label: "broker_fsyncs_total", factory: factory)
         segments = .init(label: "broker_segments", factory: factory)

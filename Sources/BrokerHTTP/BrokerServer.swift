@@ -1,5 +1,8 @@
+import BrokerAuth
 import BrokerLog
 import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -11,30 +14,38 @@ public enum BrokerServer {
     public static func makeApplication(
         log: EventLog, configuration: ServerConfiguration,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
         let metrics = BrokerMetrics()
+        let access = configuration.accessControl.map {
+            AccessPolicy(verifier: $0.verifier, publicSubscribe: $0.publicSubscribe, cookieName: $0.cookieName)
+        } ?? .off
         let hub = SubscriberHub(
             log: log, capacity: configuration.subscriberBuffer, heartbeat: configuration.heartbeat,
             metrics: metrics, logger: configuration.logger)
         let router = Router(context: BasicRequestContext.self)
+        // Credentials (the token cookie) only ever with one echoed origin, never with `*`.
+        let anyOrigin = configuration.allowedOrigin == "*"
         router.add(middleware: CORSMiddleware(
-            allowOrigin: configuration.allowedOrigin == "*" ? .all : .oneOf(configuration.allowedOrigin),
+            allowOrigin: anyOrigin ? .all : .oneOf(configuration.allowedOrigin),
             allowHeaders: [.contentType, .authorization, .lastEventID],
             allowMethods: [.get, .post, .options],
+            allowCredentials: !anyOrigin,
             maxAge: .seconds(3600)))
         router.add(middleware: JSONErrorMiddleware(metrics: metrics))
 
         let insert = InsertRoute(
-            log: log, maxBodyBytes: configuration.maxBodyBytes, maxJSONDepth: configuration.maxJSONDepth, metrics: metrics)
-        let events = EventsRoute(log: log, hub: hub)
-        let reads = ReadRoutes(log: log, hub: hub, metrics: metrics)
-        router.post("/insert") { request, _ in try await insert.handle(request) }
-        router.get("/events") { request, _ in try events.handle(request) }
+            log: log, maxBodyBytes: configuration.maxBodyBytes, maxJSONDepth: configuration.maxJSONDepth, metrics: metrics,
+            access: access)
+        let events = EventsRoute(log: log, hub: hub, access: access)
+        let reads = ReadRoutes(log: log, hub: hub, metrics: metrics, access: access)
+        router.post("/insert") { request, _ in try await insert.handle(request, grant: try await access.grant(for: request)) }
+        router.get("/events") { request, _ in try events.handle(request, grant: try await access.grant(for: request)) }
         router.get("/audit/**") { request, context in
-            try reads.audit(request, event: context.parameters.getCatchAll().joined(separator: "/"))
+            try reads.audit(
+                request, event: context.parameters.getCatchAll().joined(separator: "/"), grant: try await access.grant(for: request))
         }
         router.get("/healthz") { _, _ in reads.health() }
-        router.get("/metrics") { _, _ in reads.prometheus() }
+        router.get("/metrics") { request, _ in try reads.prometheus(grant: try await access.grant(for: request)) }
         if configuration.console {
             let page = ByteBuffer(string: ConsolePage.html)
             router.get("/") { _, _ in
@@ -43,27 +54,41 @@ public enum BrokerServer {
             }
         }
 
-        let idle = configuration.idleTimeout.components
         var app = Application(
             router: router,
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [SmallReceiveBuffers()],
-                idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000))),
+            server: try server(configuration),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "broker"),
             onServerRunning: onServerRunning,
             logger: configuration.logger)
         app.addServices(hub)
+        if let certificates = configuration.tls {
+            app.addServices(CertificateReloader(store: certificates, logger: configuration.logger))
+        }
         return app
+    }
+
+    /// Plain HTTP/1.1, or with TLS, HTTP/2 negotiated by ALPN with HTTP/1.1 as fallback.
+    private static func server(_ configuration: ServerConfiguration) throws -> HTTPServerBuilder {
+        let idle = configuration.idleTimeout.components
+        let idleTimeout = TimeAmount.nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [SmallReceiveBuffers()], idleTimeout: idleTimeout)
+        guard let certificates = configuration.tls else { return .http1(configuration: http1) }
+        return try .http2Upgrade(
+            tlsConfiguration: certificates.serverConfiguration(),
+            configuration: .init(idleTimeout: configuration.idleTimeout, streamConfiguration: http1))
     }
 
     /// Opens the log, serves until SIGINT or SIGTERM, then closes the log: no new
     /// inserts, pending ones answered, subscribers closed, everything fsynced.
     public static func run(configuration: ServerConfiguration) async throws {
         let log = try EventLog.open(directory: configuration.dataDirectory, options: configuration.log)
-        let app = makeApplication(log: log, configuration: configuration) { channel in
-            configuration.logger.info("Broker listening on \(channel.localAddress?.description ?? "?"), data in \(configuration.dataDirectory)")
-        }
+        let scheme = configuration.tls == nil ? "http" : "https (HTTP/2 and HTTP/1.1)"
+        let access = configuration.accessControl == nil ? "off" : "on"
         do {
+            let app = try makeApplication(log: log, configuration: configuration) { channel in
+                configuration.logger.info(
+                    "Broker listening on \(channel.localAddress?.description ?? "?") over \(scheme), access control \(access), data in \(configuration.dataDirectory)")
+            }
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {
             await log.close()

@@ -1,3 +1,4 @@
+import BrokerAuth
 import BrokerLog
 import Logging
 
@@ -24,6 +25,25 @@ public struct ServerConfiguration: Sendable {
     /// Deepest JSON nesting accepted in `data`.
     public var maxJSONDepth: Int = 512
     public var logger: Logger = Logger(label: "broker")
+    /// Access control (SPEC.md 4.11); nil: off, every request may do everything.
+    public var accessControl: AccessControl?
+    /// HTTPS with HTTP/2 (SPEC.md 4.12); nil: plain HTTP/1.1.
+    public var tls: CertificateStore?
 
     public init() {}
+}
+
+/// How tokens are checked and what is public (SPEC.md 4.11).
+public struct AccessControl: Sendable {
+    public var verifier: TokenVerifier
+    /// Names anyone may read, with or without a token.
+    public var publicSubscribe: Scope
+    /// The cookie a browser sends its token in.
+    public var cookieName: String
+
+    public init(verifier: TokenVerifier, publicSubscribe: Scope = .nothing, cookieName: String = "broker_token") {
+        self.verifier = verifier
+        self.publicSubscribe = publicSubscribe
+        self.cookieName = cookieName
+    }
 }

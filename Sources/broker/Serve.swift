@@ -1,4 +1,5 @@
 import ArgumentParser
+import BrokerAuth
 import BrokerHTTP
 import BrokerLog
 import Foundation
@@ -39,6 +40,25 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .customLong("jwt-secret-file"), help: "HMAC secret (32 bytes or more) for HS256/384/512 tokens: turns access control on (env BROKER_JWT_SECRET_FILE).")
+    var jwtSecretFile: String?
+    @Option(name: .customLong("jwt-public-key-file"), help: "PEM public key (RSA, EC P-256/P-384, Ed25519) for RS*/ES*/EdDSA tokens: turns access control on (env BROKER_JWT_PUBLIC_KEY_FILE).")
+    var jwtPublicKeyFile: String?
+    @Option(name: .customLong("jwt-issuer"), help: "Require this iss claim.")
+    var jwtIssuer: String?
+    @Option(name: .customLong("jwt-audience"), help: "Require this value in the aud claim.")
+    var jwtAudience: String?
+    @Option(name: .customLong("jwt-leeway-s"), help: "Clock skew allowed on exp, nbf and iat, in seconds.")
+    var jwtLeewaySeconds: Int = 30
+    @Option(name: .customLong("jwt-cookie"), help: "The cookie browsers send their token in.")
+    var jwtCookie: String = "broker_token"
+    @Option(name: .customLong("public-subscribe"), help: "A pattern (name, or prefix ending in *) anyone may read without a token; repeatable (env BROKER_PUBLIC_SUBSCRIBE, comma-separated).")
+    var publicSubscribe: [String] = []
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS with HTTP/2 (env BROKER_TLS_CERT). SIGHUP reloads it.")
+    var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (env BROKER_TLS_KEY).")
+    var tlsKey: String?
+
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0 to 65535") }
         if !LogOptions.segmentBytesRange.contains(segmentBytes.value) {
@@ -49,6 +69,10 @@ struct Serve: AsyncParsableCommand {
         if subscriberBuffer < 1 { throw ValidationError("--subscriber-buffer must be positive") }
         if fsyncIntervalMs < 1 { throw ValidationError("--fsync-interval-ms must be positive") }
         if idleTimeoutMs < 1 { throw ValidationError("--idle-timeout-ms must be positive") }
+        if jwtLeewaySeconds < 0 { throw ValidationError("--jwt-leeway-s must not be negative") }
+        if jwtCookie.isEmpty || jwtCookie.contains(where: { $0 == "=" || $0 == ";" || $0 == " " || $0 == "," }) {
+            throw ValidationError("--jwt-cookie must be a cookie name (no =, ;, comma or space)")
+        }
     }
 
     func run() async throws {
@@ -71,10 +95,52 @@ struct Serve: AsyncParsableCommand {
             compression: compression == .lz4, durability: fsync.durability(intervalMs: fsyncIntervalMs),
             segmentBytes: segmentBytes.value, logger: Logger(label: "broker.log"))
         configuration.log.useCheckpoint = !verifyOnOpen
+        configuration.accessControl = try await accessControl(environment)
+        configuration.tls = try certificates(environment)
         do {
             try await BrokerServer.run(configuration: configuration)
         } catch let error as LogError {
             throw ValidationError("cannot open the log: \(error)")
+        }
+    }
+
+    /// Access control from the key options, or nil when no key is given.
+    func accessControl(_ environment: [String: String]) async throws -> AccessControl? {
+        let secretFile = jwtSecretFile ?? environment["BROKER_JWT_SECRET_FILE"]
+        let publicKeyFile = jwtPublicKeyFile ?? environment["BROKER_JWT_PUBLIC_KEY_FILE"]
+        let publicPatterns = publicSubscribe.isEmpty
+            ? (environment["BROKER_PUBLIC_SUBSCRIBE"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            : publicSubscribe
+        guard secretFile != nil || publicKeyFile != nil else {
+            if !publicPatterns.isEmpty {
+                throw ValidationError("--public-subscribe needs --jwt-secret-file or --jwt-public-key-file: without a key everything is public")
+            }
+            if jwtIssuer != nil || jwtAudience != nil {
+                throw ValidationError("--jwt-issuer and --jwt-audience need --jwt-secret-file or --jwt-public-key-file")
+            }
+            return nil
+        }
+        do {
+            let keys = try await TokenKeys.load(secretFile: secretFile, publicKeyFile: publicKeyFile)
+            let verifier = TokenVerifier(
+                keys: keys, options: .init(leeway: .seconds(jwtLeewaySeconds), issuer: jwtIssuer, audience: jwtAudience))
+            return AccessControl(verifier: verifier, publicSubscribe: try Scope(parsing: publicPatterns), cookieName: jwtCookie)
+        } catch {
+            throw ValidationError("access control: \(error)")
+        }
+    }
+
+    /// The TLS certificate store, or nil when no certificate is given.
+    func certificates(_ environment: [String: String]) throws -> CertificateStore? {
+        let certificate = tlsCert ?? environment["BROKER_TLS_CERT"]
+        let key = tlsKey ?? environment["BROKER_TLS_KEY"]
+        switch (certificate, key) {
+        case (nil, nil): return nil
+        case let (certificate?, key?):
+            do { return try CertificateStore(certificatePath: certificate, keyPath: key) } catch {
+                throw ValidationError("TLS: \(error)")
+            }
+        default: throw ValidationError("--tls-cert and --tls-key go together")
         }
     }
 

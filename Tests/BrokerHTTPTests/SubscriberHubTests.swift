@@ -77,7 +77,7 @@ import Testing
         let hub = SubscriberHub(log: log, capacity: 4096, heartbeat: .seconds(60), metrics: BrokerMetrics(), logger: Logger(label: "test"))
         let running = Task { try await hub.run() }
         defer { running.cancel() }
-        let registration = try #require(hub.register(names: nil, format: .named))
+        let registration = try #require(hub.register(.everything, format: .named))
         let count = 500
         // One batch: the records reach the hub back to back, whatever the machine's speed.
         _ = try await log.append((1...count).map { AppendEntry(event: "burst", data: Array("\($0)".utf8)) })

@@ -1,7 +1,9 @@
 /// The live web console served at `/` (SPEC.md 4.9): one self-contained page, with
 /// no external resources, compiled into the binary. It follows `/events?envelope=1`
 /// with EventSource, reads `/audit/{event}` and posts to `/insert`. Every value from
-/// the server is put in the page with `textContent`, never as HTML.
+/// the server is put in the page with `textContent`, never as HTML. With access
+/// control on it uses the `broker_token` cookie, or a token pasted into its token
+/// field and kept in the tab's sessionStorage (SPEC.md 4.8).
 enum ConsolePage {
     static let html = #"""
 <!doctype html>
@@ -17,6 +19,8 @@ enum ConsolePage {
   header { display: flex; flex-wrap: wrap; align-items: center; gap: .75rem 1.25rem; padding: .8rem 1.25rem; background: var(--card); border-bottom: 1px solid var(--line); }
   h1 { font-size: 1.15rem; margin: 0; }
   h2 { font-size: 1rem; margin: 0 0 .6rem; }
+  .token { display: flex; flex-wrap: wrap; align-items: center; gap: .4rem; margin-left: auto; }
+  .token input { width: 16rem; max-width: 100%; }
   .badge { display: inline-flex; align-items: center; gap: .4rem; padding: .15rem .6rem; border-radius: 999px; font-size: .85rem; background: var(--line); }
   .badge::before { content: ""; width: .55rem; height: .55rem; border-radius: 50%; background: var(--muted); }
   .badge[data-state="live"]::before { background: var(--ok); }
@@ -63,6 +67,13 @@ enum ConsolePage {
   <h1>Broker console</h1>
   <span id="state" class="badge" data-state="connecting" role="status" aria-live="polite">connecting</span>
   <span class="muted">last seq <span id="last-seq">0</span></span>
+  <form id="token-form" class="token" autocomplete="off">
+    <label for="token">Access token</label>
+    <input id="token" type="password" placeholder="paste a token (kept in this tab only)" spellcheck="false">
+    <button type="submit" id="token-use">Use</button>
+    <button type="button" class="secondary" id="token-forget">Forget</button>
+    <span id="token-state" class="muted" role="status"></span>
+  </form>
 </header>
 <main>
   <section class="card" aria-labelledby="latest-title">
@@ -116,6 +127,14 @@ const lastSeqLabel = document.getElementById("last-seq");
 let openHistory = null;
 
 function setState(state) { stateBadge.dataset.state = state; stateBadge.textContent = state; }
+
+// The token: pasted here and kept in sessionStorage (this tab only), or none, in
+// which case the browser's broker_token cookie (if any) or public access applies.
+const tokenKey = "broker_token";
+const tokenState = document.getElementById("token-state");
+function token() { return sessionStorage.getItem(tokenKey) || ""; }
+function authHeaders(headers = {}) { const t = token(); return t ? { ...headers, Authorization: `Bearer ${t}` } : headers; }
+function showTokenState(text) { tokenState.textContent = text || (token() ? "using the pasted token" : "no token pasted"); }
 function compact(value) { return JSON.stringify(value); }
 
 /// The end of the JSON value starting at text[start] (compact JSON, as the server sends).
@@ -218,7 +237,7 @@ async function showHistory(name) {
   panel.hidden = false;
   let records, raw;
   try {
-    const response = await fetch(`/audit/${encodeURIComponent(name)}`);
+    const response = await fetch(`/audit/${encodeURIComponent(name)}`, { headers: authHeaders() });
     const text = await response.text();
     records = JSON.parse(text);
     if (!response.ok) throw new Error(records.error || response.statusText);
@@ -264,7 +283,7 @@ document.getElementById("insert-form").addEventListener("submit", async (event) 
   try { data = JSON.parse(document.getElementById("insert-data").value); }
   catch (error) { errorBox.textContent = `The data is not valid JSON: ${error.message}`; return; }
   try {
-    const response = await fetch("/insert", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ event: name, data }) });
+    const response = await fetch("/insert", { method: "POST", headers: authHeaders({ "Content-Type": "application/json" }), body: JSON.stringify({ event: name, data }) });
     const body = await response.json();
     if (!response.ok) { errorBox.textContent = body.error || `HTTP ${response.status}`; return; }
     resultBox.textContent = `stored as seq ${body.seq}`;
@@ -272,15 +291,39 @@ document.getElementById("insert-form").addEventListener("submit", async (event) 
 });
 
 // One connection for every name: the envelope form carries the name in the data.
-// EventSource reconnects by itself with Last-Event-ID, so nothing is lost.
-const source = new EventSource("/events?envelope=1");
-source.onopen = () => setState("live");
-source.onerror = () => setState(source.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
-source.onmessage = (message) => {
-  const envelope = JSON.parse(message.data);
-  upsert({ seq: Number(message.lastEventId), event: envelope.event, timestamp: envelope.timestamp,
-           data: envelope.data, raw: rawData(message.data)[0] });
-};
+// EventSource reconnects by itself with Last-Event-ID, so nothing is lost. It cannot
+// send headers, so a pasted token goes in the access_token parameter. A refused
+// stream (401/403, or a token that expired) closes it: the page then asks for a token.
+let source = null;
+function connect() {
+  if (source) source.close();
+  rows.clear(); tbody.replaceChildren(); applyFilter();
+  const t = token();
+  source = new EventSource("/events?envelope=1" + (t ? `&access_token=${encodeURIComponent(t)}` : ""));
+  source.onopen = () => { setState("live"); showTokenState(); };
+  source.onerror = () => {
+    if (source.readyState !== EventSource.CLOSED) { setState("reconnecting"); return; }
+    setState("closed");
+    showTokenState("the server refused the stream: paste a valid token");
+    document.getElementById("token").focus();
+  };
+  source.onmessage = (message) => {
+    const envelope = JSON.parse(message.data);
+    upsert({ seq: Number(message.lastEventId), event: envelope.event, timestamp: envelope.timestamp,
+             data: envelope.data, raw: rawData(message.data)[0] });
+  };
+}
+document.getElementById("token-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = document.getElementById("token");
+  const value = input.value.trim();
+  if (value) sessionStorage.setItem(tokenKey, value);
+  input.value = "";
+  connect();
+});
+document.getElementById("token-forget").addEventListener("click", () => { sessionStorage.removeItem(tokenKey); connect(); });
+showTokenState();
+connect();
 </script>
 </body>
 </html>

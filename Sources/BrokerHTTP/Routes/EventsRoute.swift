@@ -1,4 +1,6 @@
+import BrokerAuth
 import BrokerJSON
+import Foundation
 import BrokerLog
 import HTTPTypes
 import Hummingbird
@@ -8,12 +10,15 @@ import NIOCore
 struct EventsRoute: Sendable {
     let log: EventLog
     let hub: SubscriberHub
+    let access: AccessPolicy
 
-    func handle(_ request: Request) throws -> Response {
+    func handle(_ request: Request, grant: Grant) throws(APIError) -> Response {
+        try access.requireAnySubscribe(grant)
         let query = request.uri.queryParameters
         let names = query.getAll("event")
         for name in names {
             if let why = EventName.problem(with: name) { throw APIError(.badRequest, "bad event filter: \(why)") }
+            try access.requireSubscribe(name, grant)
         }
         let resumeText = request.headers[.lastEventID] ?? query["lastEventId"].map(String.init)
         var start = EventStream.Start.snapshot
@@ -38,7 +43,9 @@ struct EventsRoute: Sendable {
         case "1", "true": format = .envelope
         case let other?: throw APIError(.badRequest, "envelope must be 1 or 0, not \(JSONWriter.quoted(String(other)))")
         }
-        let stream = EventStream(log: log, hub: hub, names: names.isEmpty ? nil : Set(names), format: format, start: start)
+        let stream = EventStream(
+            log: log, hub: hub, selector: EventSelector(names: names.isEmpty ? nil : Set(names), readable: grant.subscribe),
+            format: format, start: start, deadline: grant.validUntil.map(Self.instant))
         return Response(
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .init("X-Accel-Buffering")!: "no"],
@@ -47,6 +54,13 @@ struct EventsRoute: Sendable {
                 try await stream.write(to: &writer)
                 try await writer.finish(nil)
             })
+    }
+}
+
+extension EventsRoute {
+    /// The instant on the continuous clock that a wall-clock date falls at.
+    static func instant(_ date: Date) -> ContinuousClock.Instant {
+        .now + .milliseconds(Int64((date.timeIntervalSinceNow * 1000).rounded(.up)))
     }
 }
 

@@ -1,3 +1,4 @@
+import BrokerAuth
 import BrokerJSON
 import BrokerLog
 import Hummingbird
@@ -9,17 +10,19 @@ struct InsertRoute: Sendable {
     let maxBodyBytes: Int
     let maxJSONDepth: Int
     let metrics: BrokerMetrics
+    let access: AccessPolicy
 
-    func handle(_ request: Request) async throws -> Response {
+    func handle(_ request: Request, grant: Grant) async throws -> Response {
         do {
-            return try await insert(request)
+            try access.requireAnyPublish(grant)
+            return try await insert(request, grant: grant)
         } catch let error as APIError {
             metrics.insertsRejected.increment()
             throw error
         }
     }
 
-    private func insert(_ request: Request) async throws -> Response {
+    private func insert(_ request: Request, grant: Grant) async throws -> Response {
         guard Self.isJSON(request.headers[.contentType]) else {
             throw APIError(.unsupportedMediaType, "Content-Type must be application/json")
         }
@@ -40,6 +43,7 @@ struct InsertRoute: Sendable {
         } catch {
             throw APIError(.badRequest, "invalid insert body: \(error)")
         }
+        try access.requirePublish(parsed.event, grant)
         let record: Record
         do {
             record = try await log.append(event: parsed.event, data: parsed.data)

@@ -8,26 +8,28 @@ enum JSONResponse {
         make(.ok, bytes)
     }
 
-    static func error(_ status: HTTPResponse.Status, _ reason: String) -> Response {
-        make(status, JSONWriter.error(reason))
+    static func error(_ status: HTTPResponse.Status, _ reason: String, headers: HTTPFields = [:]) -> Response {
+        make(status, JSONWriter.error(reason), headers: headers)
     }
 
-    static func make(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
-        Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    static func make(_ status: HTTPResponse.Status, _ bytes: [UInt8], headers: HTTPFields = [:]) -> Response {
+        var fields: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        fields.append(contentsOf: headers)
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
 
-/// A failure a route reports with a status and a reason.
+/// A failure a route reports with a status, a reason and any headers it needs
+/// (`WWW-Authenticate` on a 401 or 403).
 struct APIError: Error {
     let status: HTTPResponse.Status
     let reason: String
+    var headers: HTTPFields = [:]
 
-    init(_ status: HTTPResponse.Status, _ reason: String) {
+    init(_ status: HTTPResponse.Status, _ reason: String, headers: HTTPFields = [:]) {
         self.status = status
         self.reason = reason
+        self.headers = headers
     }
 }
 
@@ -42,11 +44,16 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch let error as APIError {
-            response = JSONResponse.error(error.status, error.reason)
+            response = JSONResponse.error(error.status, error.reason, headers: error.headers)
         } catch let error as any HTTPResponseError {
             response = JSONResponse.error(error.status, Self.reason(for: error.status, request: request))
         } catch {
             response = JSONResponse.error(.internalServerError, "internal error: \(error)")
+        }
+        switch response.status {
+        case .unauthorized: metrics.unauthorized.increment()
+        case .forbidden: metrics.forbidden.increment()
+        default: break
         }
         let route = context.endpointPath ?? "unmatched"
         let elapsed = (ContinuousClock.now - started).components

@@ -1,3 +1,4 @@
+import BrokerAuth
 import BrokerJSON
 import BrokerLog
 import Hummingbird
@@ -8,12 +9,15 @@ struct ReadRoutes: Sendable {
     let log: EventLog
     let hub: SubscriberHub
     let metrics: BrokerMetrics
+    let access: AccessPolicy
 
     /// The event's history as a JSON array, oldest first, narrowed by the query.
-    func audit(_ request: Request, event rawName: String) throws -> Response {
+    /// The scope is checked before the log is read, so a refusal tells nothing of it.
+    func audit(_ request: Request, event rawName: String, grant: Grant) throws -> Response {
         guard let event = rawName.removingPercentEncoding, !event.isEmpty else {
             throw APIError(.badRequest, "the event name is not valid percent-encoded UTF-8")
         }
+        try access.requireSubscribe(event, grant)
         let since = try Self.integer(request, "since", Int64.self)
         let until = try Self.integer(request, "until", Int64.self)
         let after = try Self.integer(request, "after", UInt64.self)
@@ -43,8 +47,9 @@ struct ReadRoutes: Sendable {
         return JSONResponse.make(.serviceUnavailable, Array(body.utf8))
     }
 
-    func prometheus() -> Response {
-        Response(
+    func prometheus(grant: Grant) throws(APIError) -> Response {
+        try access.requireAdmin(grant)
+        return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render(from: log, subscribers: hub.subscriberCount))))
     }

@@ -17,10 +17,12 @@ struct EventStream: Sendable {
 
     let log: EventLog
     let hub: SubscriberHub
-    /// Only these names, or all when nil.
-    let names: Set<String>?
+    /// The names this subscriber gets.
+    let selector: EventSelector
     let format: SSEFormat
     let start: Start
+    /// When the stream's token stops being valid, if it has one.
+    let deadline: ContinuousClock.Instant?
 
     private static let chunkBytes = 64 << 10
     /// Rounds of reading the log before joining the hub while it keeps moving.
@@ -31,7 +33,7 @@ struct EventStream: Sendable {
         switch start {
         case .snapshot:
             // Join first: the snapshot is taken at the hub's seq, live records follow it.
-            let registration = hub.register(names: names, format: format)!
+            let registration = hub.register(selector, format: format, deadline: deadline)!
             try await stream(registration, to: &writer) { (writer) async throws in
                 try await writeSnapshot(upTo: registration.startSeq, to: &writer, allocator: allocator)
             }
@@ -42,9 +44,12 @@ struct EventStream: Sendable {
             for _ in 0..<Self.catchUpRounds {
                 let target = hub.lastSeq
                 next = try await writeRecords(from: next, through: target, to: &writer, allocator: allocator)
-                if let registration = hub.register(names: names, format: format, ifAt: target) { joined = registration; break }
+                if let registration = hub.register(selector, format: format, deadline: deadline, ifAt: target) {
+                    joined = registration
+                    break
+                }
             }
-            let registration = joined ?? hub.register(names: names, format: format)!
+            let registration = joined ?? hub.register(selector, format: format, deadline: deadline)!
             try await stream(registration, to: &writer) { [next] (writer) async throws in
                 _ = try await writeRecords(from: next, through: registration.startSeq, to: &writer, allocator: allocator)
             }
@@ -79,8 +84,10 @@ struct EventStream: Sendable {
 
     private func writeSnapshot(upTo seq: UInt64, to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator) async throws {
         let records: [Record]
-        if let names {
+        if let names = selector.names {
             records = try names.compactMap { try log.latest(of: $0, upTo: seq) }.sorted { $0.seq < $1.seq }
+        } else if selector.scope != nil {
+            records = try log.latest(upTo: seq).filter { selector.admits($0.event) }
         } else {
             records = try log.latest(upTo: seq)
         }
@@ -95,7 +102,7 @@ struct EventStream: Sendable {
         let cursor = log.read(from: first)
         try await writeChunked(to: &writer, allocator: allocator) {
             while let record = try cursor.next(), record.seq <= last {
-                if names?.contains(record.event) ?? true { return record }
+                if selector.admits(record.event) { return record }
             }
             return nil
         }

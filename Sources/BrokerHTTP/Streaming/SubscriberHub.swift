@@ -22,9 +22,11 @@ final class SubscriberHub: Service, Sendable {
     }
 
     private struct Subscriber {
-        let names: Set<String>?
+        let selector: EventSelector
         let format: SSEFormat
         let queue: SubscriberQueue
+        /// When its token stops being valid: the stream ends then (SPEC.md 4.11).
+        let deadline: ContinuousClock.Instant?
     }
 
     private struct State {
@@ -36,12 +38,16 @@ final class SubscriberHub: Service, Sendable {
         var releases = ReleaseSchedule<ContinuousClock.Instant>(tick: SubscriberHub.coalescing, quietPeriod: SubscriberHub.quietPeriod)
         /// The queues that got a message since the last release: the next one wakes them.
         var unreleased: [SubscriberQueue] = []
+        /// The earliest deadline of any subscriber, so the sweep usually looks at none.
+        var earliestDeadline: ContinuousClock.Instant?
     }
 
     /// The shortest time between two releases of queued messages.
     static let coalescing = Duration.milliseconds(10)
     /// A record after this long without a release goes out at once.
     static let quietPeriod = Duration.milliseconds(100)
+    /// How often streams whose token expired are looked for.
+    static let expirySweep = Duration.milliseconds(250)
 
     private let state: Locked<State>
     private let feed: LogSubscription
@@ -88,6 +94,12 @@ final class SubscriberHub: Service, Sendable {
                     self.broadcast(SSEMessage.comment("ping", allocator: self.allocator))
                 }
             }
+            group.addTask {
+                while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: Self.expirySweep)
+                    self.endExpired(at: .now)
+                }
+            }
             try? await gracefulShutdown()
             group.cancelAll()
         }
@@ -96,8 +108,11 @@ final class SubscriberHub: Service, Sendable {
 
     /// Registers a subscriber for the records after the hub's current seq. With
     /// `expectedSeq`, registers only if the hub is still there (nil otherwise), so a
-    /// caller catching up from the log can hand over exactly.
-    func register(names: Set<String>?, format: SSEFormat, ifAt expectedSeq: UInt64? = nil) -> Registration? {
+    /// caller catching up from the log can hand over exactly. With a `deadline`, the
+    /// subscriber's queue ends then (its token expired).
+    func register(
+        _ selector: EventSelector, format: SSEFormat, deadline: ContinuousClock.Instant? = nil, ifAt expectedSeq: UInt64? = nil
+    ) -> Registration? {
         let queue = SubscriberQueue(capacity: capacity)
         let registration = state.withLock { state -> Registration? in
             if let expectedSeq, expectedSeq != state.lastSeq { return nil }
@@ -105,7 +120,8 @@ final class SubscriberHub: Service, Sendable {
             if state.isClosed {
                 queue.finish()
             } else {
-                state.subscribers[state.nextID] = Subscriber(names: names, format: format, queue: queue)
+                state.subscribers[state.nextID] = Subscriber(selector: selector, format: format, queue: queue, deadline: deadline)
+                if let deadline, state.earliestDeadline.map({ deadline < $0 }) ?? true { state.earliestDeadline = deadline }
             }
             return Registration(id: state.nextID, startSeq: state.lastSeq, messages: queue)
         }
@@ -121,7 +137,7 @@ final class SubscriberHub: Service, Sendable {
         // Encoded once per format in use, whatever the number of subscribers.
         var encoded: [SSEFormat: ByteBuffer] = [:]
         deliver(lastSeq: record.seq) { subscriber in
-            guard subscriber.names?.contains(record.event) ?? true else { return nil }
+            guard subscriber.selector.admits(record.event) else { return nil }
             let message = encoded[subscriber.format] ?? SSEMessage.encode(record, format: subscriber.format, allocator: allocator)
             encoded[subscriber.format] = message
             return message
@@ -184,6 +200,34 @@ final class SubscriberHub: Service, Sendable {
         for subscriber in subscribers { subscriber.queue.finish() }
         metrics.subscribersDropped.increment(by: subscribers.count)
         logger.info("disconnected \(subscribers.count) slow subscriber(s)")
+    }
+
+    /// Ends the streams whose token is no longer valid: each gets what is queued for
+    /// it and a `: token expired` comment, then its connection's response ends.
+    func endExpired(at now: ContinuousClock.Instant) {
+        let expired = state.withLock { state -> [Subscriber] in
+            guard let earliest = state.earliestDeadline, earliest <= now else { return [] }
+            var expired: [Subscriber] = []
+            var earliestLeft: ContinuousClock.Instant?
+            for (id, subscriber) in state.subscribers {
+                guard let deadline = subscriber.deadline else { continue }
+                if deadline <= now {
+                    expired.append(subscriber)
+                    state.subscribers[id] = nil
+                } else if earliestLeft.map({ deadline < $0 }) ?? true {
+                    earliestLeft = deadline
+                }
+            }
+            state.earliestDeadline = earliestLeft
+            return expired
+        }
+        guard !expired.isEmpty else { return }
+        let notice = SSEMessage.comment("token expired", allocator: allocator)
+        for subscriber in expired {
+            _ = subscriber.queue.append(notice)
+            subscriber.queue.finish()
+        }
+        metrics.subscribersExpired.increment(by: expired.count)
     }
 
     /// Ends every subscription: on shutdown.

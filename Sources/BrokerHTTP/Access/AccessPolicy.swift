@@ -1,0 +1,97 @@
+import BrokerAuth
+import BrokerJSON
+import HTTPTypes
+import Hummingbird
+
+/// Who may do what on this server (SPEC.md 4.11): finds the request's token, turns it
+/// into a ``Grant`` and refuses what the grant does not cover, with 401 when no token
+/// backs the request and 403 when one does.
+struct AccessPolicy: Sendable {
+    /// nil: access control is off and every request may do everything.
+    let verifier: TokenVerifier?
+    /// Names anyone may read.
+    let publicSubscribe: Scope
+    /// The cookie a browser sends the token in.
+    let cookieName: String
+
+    static let off = AccessPolicy(verifier: nil, publicSubscribe: .nothing, cookieName: "broker_token")
+
+    /// The request's grant. A token that is present but invalid is a 401, even where
+    /// no token is needed, so a client learns that it must fetch a new one.
+    func grant(for request: Request) async throws(APIError) -> Grant {
+        guard let verifier else { return .everything }
+        guard let token = Self.token(in: request, cookieName: cookieName) else {
+            return .anonymous(publicSubscribe: publicSubscribe)
+        }
+        do {
+            var grant = try await verifier.verify(token)
+            grant.subscribe = grant.subscribe.union(publicSubscribe)
+            return grant
+        } catch {
+            throw Self.invalidToken(error.description)
+        }
+    }
+
+    /// Refused unless the grant may publish something: checked before the body is read.
+    func requireAnyPublish(_ grant: Grant) throws(APIError) {
+        if grant.publish.isEmpty { throw refusal(grant, "may not publish any event") }
+    }
+
+    func requirePublish(_ name: String, _ grant: Grant) throws(APIError) {
+        if !grant.publish.allows(name) { throw refusal(grant, "may not publish \(JSONWriter.quoted(name))") }
+    }
+
+    func requireAnySubscribe(_ grant: Grant) throws(APIError) {
+        if grant.subscribe.isEmpty { throw refusal(grant, "may not read any event") }
+    }
+
+    func requireSubscribe(_ name: String, _ grant: Grant) throws(APIError) {
+        if !grant.subscribe.allows(name) { throw refusal(grant, "may not read \(JSONWriter.quoted(name))") }
+    }
+
+    func requireAdmin(_ grant: Grant) throws(APIError) {
+        if !grant.admin { throw refusal(grant, "may not read the metrics (needs \"admin\": true)") }
+    }
+
+    /// 401 asking for a token when the request had none, 403 when its token falls short.
+    private func refusal(_ grant: Grant, _ what: String) -> APIError {
+        if grant.hasToken {
+            return APIError(.forbidden, "this token \(what)", headers: [.wwwAuthenticate: #"Bearer realm="broker", error="insufficient_scope""#])
+        }
+        return APIError(.unauthorized, "a token is required: without one a request \(what)", headers: [.wwwAuthenticate: #"Bearer realm="broker""#])
+    }
+
+    private static func invalidToken(_ reason: String) -> APIError {
+        let description = reason.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "\\" }
+        let challenge = #"Bearer realm="broker", error="invalid_token", error_description=""# + String(String.UnicodeScalarView(description)) + "\""
+        return APIError(.unauthorized, "invalid token: \(reason)", headers: [.wwwAuthenticate: challenge])
+    }
+
+    /// The token from `Authorization: Bearer`, else the cookie, else `access_token`.
+    static func token(in request: Request, cookieName: String) -> String? {
+        if let authorization = request.headers[.authorization], let token = bearerToken(authorization) { return token }
+        for header in request.headers[values: .cookie] {
+            if let token = cookie(named: cookieName, in: header) { return token }
+        }
+        return request.uri.queryParameters["access_token"].map(String.init)
+    }
+
+    /// `Bearer <token>`, the scheme compared without case; nil for other schemes.
+    static func bearerToken(_ authorization: String) -> String? {
+        let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return String(parts[1].drop { $0 == " " })
+    }
+
+    /// The value of cookie `name` in one `Cookie` header (`a=1; b=2`).
+    static func cookie(named name: String, in header: String) -> String? {
+        for pair in header.split(separator: ";") {
+            let trimmed = pair.drop { $0 == " " }
+            guard let equals = trimmed.firstIndex(of: "="), trimmed[..<equals] == name else { continue }
+            var value = trimmed[trimmed.index(after: equals)...]
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
+            return String(value)
+        }
+        return nil
+    }
+}
