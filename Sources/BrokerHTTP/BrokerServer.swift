@@ -71,11 +71,14 @@ public enum BrokerServer {
     private static func server(_ configuration: ServerConfiguration) throws -> HTTPServerBuilder {
         let idle = configuration.idleTimeout.components
         let idleTimeout = TimeAmount.nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)
-        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [SmallReceiveBuffers()], idleTimeout: idleTimeout)
-        guard let certificates = configuration.tls else { return .http1(configuration: http1) }
+        guard let certificates = configuration.tls else {
+            return .http1(configuration: .init(additionalChannelHandlers: [SmallReceiveBuffers()], idleTimeout: idleTimeout))
+        }
+        // No SmallReceiveBuffers here: this configuration also serves HTTP/2 streams,
+        // whose channels do not take a receive allocator (NIO traps on it).
         return try .http2Upgrade(
             tlsConfiguration: certificates.serverConfiguration(),
-            configuration: .init(idleTimeout: configuration.idleTimeout, streamConfiguration: http1))
+            configuration: .init(idleTimeout: configuration.idleTimeout, streamConfiguration: .init(idleTimeout: idleTimeout)))
     }
 
     /// Opens the log, serves until SIGINT or SIGTERM, then closes the log: no new

@@ -1,0 +1,198 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `broker` with access control and TLS, driven by `broker token`, curl and
+/// openssl as a user would (SPEC.md 4.11, 4.12, 5.3).
+@Suite(.timeLimit(.minutes(2)), .serialized) struct SecureProcessTests {
+    /// A scratch directory with an HMAC secret and, on demand, test certificates.
+    final class Workspace: @unchecked Sendable {
+        let directory = NSTemporaryDirectory() + "broker-secure-\(UUID().uuidString)"
+        var secret: String { directory + "/secret" }
+        var data: String { directory + "/data" }
+        var caCertificate: String { directory + "/ca.pem" }
+
+        init() throws {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try Data((String(repeating: "q", count: 64) + "\n").utf8).write(to: URL(fileURLWithPath: secret))
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+        /// A certificate for localhost signed by the workspace's CA: (cert, key) paths.
+        func certificate(_ name: String) throws -> (String, String) {
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("Support/make-test-certs.sh").path
+            let result = try SecureProcessTests.run("/bin/sh", [script, directory, name])
+            try #require(result.status == 0, "make-test-certs.sh failed: \(result.error)")
+            return (directory + "/\(name).pem", directory + "/\(name).key")
+        }
+
+        func token(_ arguments: [String]) throws -> String {
+            let result = try SecureProcessTests.run(ProcessTests.brokerPath, ["token", "--secret-file", secret] + arguments)
+            try #require(result.status == 0, "broker token failed: \(result.error)")
+            return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    struct Result {
+        let status: Int32
+        let output: String
+        let error: String
+    }
+
+    /// Runs a command to its end (each use is bounded by the command's own timeout).
+    static func run(_ executable: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+            error: String(decoding: errorData, as: UTF8.self))
+    }
+
+    static func curl(_ arguments: [String]) throws -> Result {
+        try run("/usr/bin/env", ["curl", "-sS", "--max-time", "10"] + arguments)
+    }
+
+    @Test func tokenFromTheCommandLineWorksAndNoSecretReachesTheLog() async throws {
+        let workspace = try Workspace()
+        let port = ProcessTests.freePort()
+        let errorLog = workspace.directory + "/stderr"
+        let server = try ProcessTests.Server(
+            arguments: ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", workspace.data,
+                        "--jwt-secret-file", workspace.secret, "--public-subscribe", "news/*", "--log-level", "trace"],
+            port: port, errorLog: errorLog)
+        _ = try await server.ready()
+        let base = "http://127.0.0.1:\(port)"
+        let writer = try workspace.token(["--publish", "a/*", "--publish", "news/*"])
+        let reader = try workspace.token(["--subscribe", "a/*", "--ttl", "10m"])
+
+        let refused = try Self.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+                                      "--data", #"{"event":"a/1","data":1}"#, base + "/insert"])
+        #expect(refused.output == "401")
+        for (event, data) in [("a/1", "1"), ("b/1", "2"), ("news/1", "3")] {
+            let reply = try Self.curl(["-w", " %{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+                                        "-H", "Authorization: Bearer \(writer)", "--data", #"{"event":"\#(event)","data":\#(data)}"#, base + "/insert"])
+            #expect(reply.output.hasSuffix(event == "b/1" ? " 403" : " 200"), "\(reply.output)")
+        }
+        // The token in the query string, as an EventSource would send it.
+        let stream = try Self.curl(["-N", "--max-time", "2", base + "/events?access_token=\(reader)"])
+        #expect(stream.output.contains("event: a/1") && stream.output.contains("event: news/1") && !stream.output.contains("b/1"))
+        let anonymous = try Self.curl(["-N", "--max-time", "2", base + "/events"])
+        #expect(anonymous.output.contains("event: news/1") && !anonymous.output.contains("event: a/1"))
+        let bad = try Self.curl(["-w", " %{http_code}", base + "/events?access_token=not.a.token"])
+        #expect(bad.output.hasSuffix(" 401"))
+        _ = try await server.terminate()
+
+        let logged = try String(contentsOfFile: errorLog, encoding: .utf8)
+        #expect(logged.contains("access control on"))
+        for secret in [reader, writer, "not.a.token", String(repeating: "q", count: 64), "access_token"] {
+            #expect(!logged.contains(secret), "the log holds a secret: \(secret.prefix(20))…")
+        }
+    }
+
+    @Test func misconfigurationsAreRefusedAtStart() throws {
+        let workspace = try Workspace()
+        let short = workspace.directory + "/short"
+        try Data("short\n".utf8).write(to: URL(fileURLWithPath: short))
+        let cases: [([String], String)] = [
+            (["--public-subscribe", "a/*"], "--public-subscribe needs"),
+            (["--jwt-secret-file", short], "at least 32 bytes"),
+            (["--jwt-public-key-file", workspace.secret], "not a PEM public key"),
+            (["--tls-cert", workspace.secret], "--tls-cert and --tls-key go together"),
+            (["--tls-cert", workspace.secret, "--tls-key", workspace.secret], "not a readable PEM certificate"),
+        ]
+        for (arguments, message) in cases {
+            let result = try Self.run(
+                ProcessTests.brokerPath, ["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", workspace.data] + arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.error.contains(message), "\(arguments): \(result.error)")
+        }
+        let tokenWithoutKey = try Self.run(ProcessTests.brokerPath, ["token", "--publish", "a"])
+        #expect(tokenWithoutKey.status != 0 && tokenWithoutKey.error.contains("exactly one of"))
+    }
+
+    /// HTTPS with HTTP/2 by ALPN (and HTTP/1.1 for clients that ask for it), an insert
+    /// and a stream over TLS; SIGHUP swaps the certificate for new connections while
+    /// an open stream goes on, and a bad pair on SIGHUP keeps the current one.
+    @Test func tlsWithHTTP2AndCertificateReload() async throws {
+        let workspace = try Workspace()
+        let (certificate, key) = try workspace.certificate("broker-one")
+        let port = ProcessTests.freePort()
+        let errorLog = workspace.directory + "/stderr"
+        let server = try ProcessTests.Server(
+            arguments: ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", workspace.data,
+                        "--tls-cert", certificate, "--tls-key", key, "--heartbeat-ms", "200"],
+            port: port, errorLog: errorLog)
+        let base = "https://localhost:\(port)"
+        let trust = ["--cacert", workspace.caCertificate, "--resolve", "localhost:\(port):127.0.0.1"]
+        var health = Result(status: 1, output: "", error: "")
+        for _ in 0..<100 where health.status != 0 {
+            health = try Self.curl(trust + ["--http2", "-w", " %{http_version}", base + "/healthz"])
+            if health.status != 0 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(health.output == #"{"status":"ok","lastSeq":0} 2"#, "\(health.error)")
+        let http1 = try Self.curl(trust + ["--http1.1", "-w", " %{http_version}", base + "/healthz"])
+        #expect(http1.output.hasSuffix(" 1.1"))
+        let plain = try Self.curl(["-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
+        #expect(plain.output != "200")
+
+        // A stream opened before the reload, kept by a curl in the background.
+        let streamOutput = workspace.directory + "/stream"
+        let stream = Process()
+        stream.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        stream.arguments = ["curl", "-sSN", "--http2", "--max-time", "6", "-o", streamOutput] + trust + [base + "/events"]
+        try stream.run()
+        try await Task.sleep(for: .milliseconds(700))
+
+        let insert = { (data: Int) throws -> Result in
+            try Self.curl(trust + ["--http2", "-X", "POST", "-H", "Content-Type: application/json", "--data",
+                                   #"{"event":"tls","data":\#(data)}"#, base + "/insert"])
+        }
+        #expect(try insert(1).output.hasPrefix(#"{"seq":1,"#))
+        #expect(try Self.curl(trust + ["-v", base + "/healthz"]).error.contains("CN=broker-one"))
+
+        let (newCertificate, newKey) = try workspace.certificate("broker-two")
+        try FileManager.default.removeItem(atPath: certificate)
+        try FileManager.default.copyItem(atPath: newCertificate, toPath: certificate)
+        try FileManager.default.removeItem(atPath: key)
+        try FileManager.default.copyItem(atPath: newKey, toPath: key)
+        kill(server.process.processIdentifier, SIGHUP)
+        var subject = ""
+        for _ in 0..<50 where !subject.contains("CN=broker-two") {
+            try await Task.sleep(for: .milliseconds(100))
+            subject = try Self.curl(trust + ["-v", base + "/healthz"]).error
+        }
+        #expect(subject.contains("CN=broker-two"))
+        #expect(try insert(2).output.hasPrefix(#"{"seq":2,"#))
+
+        // A key that does not match: the reload is refused and the current pair stays.
+        let (_, strayKey) = try workspace.certificate("stray")
+        try FileManager.default.removeItem(atPath: key)
+        try FileManager.default.copyItem(atPath: strayKey, toPath: key)
+        kill(server.process.processIdentifier, SIGHUP)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try Self.curl(trust + ["-v", base + "/healthz"]).error.contains("CN=broker-two"))
+
+        stream.waitUntilExit()
+        let streamed = (try? String(contentsOfFile: streamOutput, encoding: .utf8)) ?? ""
+        #expect(streamed.contains("id: 1") && streamed.contains("id: 2"), "the stream opened before the reload: \(streamed)")
+        _ = try await server.terminate()
+        #expect(server.process.terminationStatus == 0)
+        let logged = try String(contentsOfFile: errorLog, encoding: .utf8)
+        #expect(logged.contains("reloaded the TLS certificate") && logged.contains("kept the current TLS certificate"))
+    }
+}
