@@ -10,11 +10,11 @@ FUZZ_TARGETS := FuzzSegments FuzzInsertBody FuzzCheckpoint
 
 .PHONY: bench bench-full load deps deps-browser build release run test test-swift test-console screenshot test-tsan stress fuzz clean
 
-## deps: install liblz4-dev and pkg-config with apt-get when missing
+## deps: install liblz4-dev and pkg-config (the build), openssl and curl (the TLS and token tests) with apt-get when missing
 deps:
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists liblz4; then \
-		echo "Installing liblz4-dev and pkg-config with apt-get"; \
-		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblz4-dev pkg-config; \
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists liblz4 || ! command -v openssl >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then \
+		echo "Installing liblz4-dev, pkg-config, openssl and curl with apt-get"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblz4-dev pkg-config openssl curl; \
 	fi
 
 ## build: debug build of everything, tests included
@@ -44,7 +44,7 @@ test-swift: build
 	$(SWIFT) test --skip-build
 
 test-console: build deps-browser
-	cd Tests/Console && python3 -m pytest -q test_console.py
+	cd Tests/Console && python3 -m pytest -q test_console.py test_secure.py
 
 ## screenshot: docs/console.png, the console with sample data
 screenshot: build deps-browser
