@@ -190,8 +190,16 @@ import Glibc
         stream.waitUntilExit()
         let streamed = (try? String(contentsOfFile: streamOutput, encoding: .utf8)) ?? ""
         #expect(streamed.contains("id: 1") && streamed.contains("id: 2"), "the stream opened before the reload: \(streamed)")
-        _ = try await server.terminate()
+        // Graceful shutdown with an HTTP/2 stream open: within 2 s, exit 0.
+        let lastStream = Process()
+        lastStream.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        lastStream.arguments = ["curl", "-sSN", "--http2", "--max-time", "10", "-o", "/dev/null"] + trust + [base + "/events"]
+        try lastStream.run()
+        try await Task.sleep(for: .milliseconds(700))
+        let took = try await server.terminate()
+        #expect(took < .seconds(2), "took \(took)")
         #expect(server.process.terminationStatus == 0)
+        lastStream.waitUntilExit()
         let logged = try String(contentsOfFile: errorLog, encoding: .utf8)
         #expect(logged.contains("reloaded the TLS certificate") && logged.contains("kept the current TLS certificate"))
     }

@@ -54,7 +54,7 @@ final class SSESubscriber: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        context.writeAndFlush(NIOAny(ByteBuffer(string: "GET /events HTTP/1.1\r\nHost: load\r\nAccept: text/event-stream\r\n\r\n")), promise: nil)
+        context.writeAndFlush(NIOAny(ByteBuffer(string: "GET /events HTTP/1.1\r\nHost: load\r\n\(authorizationLine)Accept: text/event-stream\r\n\r\n")), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

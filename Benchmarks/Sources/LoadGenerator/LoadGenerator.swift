@@ -6,6 +6,9 @@
 //   LoadGenerator insert PORT [CONNECTIONS] [SECONDS]
 //   LoadGenerator fanout PORT [SUBSCRIBERS] [RECORDS] [PUBLISHERS] [RECORDS_PER_SECOND]
 //   LoadGenerator idle PORT SERVER_PID [SUBSCRIBERS]
+//
+// With BROKER_TOKEN set, every request carries it as `Authorization: Bearer`, for a
+// server with access control on.
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -70,10 +73,16 @@ func decimal(_ value: Double) -> String {
     return "\(hundredths / 100).\(fraction.count == 1 ? "0" : "")\(fraction)"
 }
 
+/// The `Authorization` header line every request carries when BROKER_TOKEN is set.
+let authorizationLine: String = {
+    guard let token = getenv("BROKER_TOKEN").map({ String(cString: $0) }), !token.isEmpty else { return "" }
+    return "Authorization: Bearer \(token)\r\n"
+}()
+
 /// A POST /insert request with `data` as the record's JSON.
 func insertRequest(event: String, data: String) -> ByteBuffer {
     let body = #"{"event":"\#(event)","data":\#(data)}"#
-    return ByteBuffer(string: "POST /insert HTTP/1.1\r\nHost: load\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+    return ByteBuffer(string: "POST /insert HTTP/1.1\r\nHost: load\r\n\(authorizationLine)Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
 }
 
 /// Waits until `condition` holds, checking every 10 ms, at most `seconds`.
