@@ -75,17 +75,19 @@ let package = Package(
         ),
         .testTarget(name: "BrokerLogTests", dependencies: ["BrokerLog", "CCRC32C"]),
         .testTarget(name: "BrokerJSONTests", dependencies: ["BrokerJSON"]),
+        // Finding and running the `broker` executable, for the suites that drive it.
+        .target(name: "BrokerTestSupport", path: "Tests/Support/BrokerTestSupport"),
         .testTarget(name: "BrokerAuthTests", dependencies: ["BrokerAuth", .product(name: "JWTKit", package: "jwt-kit")]),
         .testTarget(name: "BrokerFuzzCorpusTests", dependencies: ["BrokerFuzzChecks"]),
         // A child process the crash tests SIGKILL while it appends.
         .executableTarget(name: "broker-crash-writer", dependencies: ["BrokerLog"], path: "Tests/CrashWriter"),
         .testTarget(name: "BrokerCrashTests", dependencies: ["BrokerLog", "broker-crash-writer"]),
         // Runs the built `broker` executable; depends on it so that it is built first.
-        .testTarget(name: "BrokerToolTests", dependencies: ["BrokerLog", "broker"]),
+        .testTarget(name: "BrokerToolTests", dependencies: ["BrokerLog", "BrokerTestSupport", "broker"]),
         .testTarget(
             name: "BrokerHTTPTests",
             dependencies: [
-                "BrokerHTTP", "BrokerLog", "BrokerJSON", "BrokerAuth", "broker",
+                "BrokerHTTP", "BrokerLog", "BrokerJSON", "BrokerAuth", "BrokerTestSupport", "broker",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,5 +1,6 @@
 import BrokerLog
 import AsyncHTTPClient
+import BrokerTestSupport
 import Foundation
 import NIOCore
 import Testing
@@ -10,12 +11,7 @@ import Glibc
 
 /// The real `broker` executable: flags and environment, graceful stop on SIGTERM.
 @Suite(.timeLimit(.minutes(2)), .serialized) struct ProcessTests {
-    static var brokerPath: String {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("broker").path
-        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/broker").path
-    }
+    static var brokerPath: String { BrokerExecutable.path }
 
     /// A free loopback port: bind to port 0 and read what the kernel chose.
     static func freePort() -> Int {

@@ -1,3 +1,4 @@
+import BrokerTestSupport
 import Foundation
 import Testing
 
@@ -27,41 +28,20 @@ import Glibc
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("Support/make-test-certs.sh").path
             let result = try SecureProcessTests.run("/bin/sh", [script, directory, name])
-            try #require(result.status == 0, "make-test-certs.sh failed: \(result.error)")
+            try #require(result.status == 0, "make-test-certs.sh failed: \(result.stderr)")
             return (directory + "/\(name).pem", directory + "/\(name).key")
         }
 
         func token(_ arguments: [String]) throws -> String {
             let result = try SecureProcessTests.run(ProcessTests.brokerPath, ["token", "--secret-file", secret] + arguments)
-            try #require(result.status == 0, "broker token failed: \(result.error)")
-            return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            try #require(result.status == 0, "broker token failed: \(result.stderr)")
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
     }
 
-    struct Result {
-        let status: Int32
-        let output: String
-        let error: String
-    }
+    typealias Result = CommandResult
 
-    /// Runs a command to its end (each use is bounded by the command's own timeout).
-    static func run(_ executable: String, _ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-            error: String(decoding: errorData, as: UTF8.self))
-    }
+    static func run(_ executable: String, _ arguments: [String]) throws -> Result { try Command.run(executable, arguments) }
 
     static func curl(_ arguments: [String]) throws -> Result {
         try run("/usr/bin/env", ["curl", "-sS", "--max-time", "10"] + arguments)
@@ -82,19 +62,19 @@ import Glibc
 
         let refused = try Self.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
                                       "--data", #"{"event":"a/1","data":1}"#, base + "/insert"])
-        #expect(refused.output == "401")
+        #expect(refused.stdout == "401")
         for (event, data) in [("a/1", "1"), ("b/1", "2"), ("news/1", "3")] {
             let reply = try Self.curl(["-w", " %{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
                                         "-H", "Authorization: Bearer \(writer)", "--data", #"{"event":"\#(event)","data":\#(data)}"#, base + "/insert"])
-            #expect(reply.output.hasSuffix(event == "b/1" ? " 403" : " 200"), "\(reply.output)")
+            #expect(reply.stdout.hasSuffix(event == "b/1" ? " 403" : " 200"), "\(reply.stdout)")
         }
         // The token in the query string, as an EventSource would send it.
         let stream = try Self.curl(["-N", "--max-time", "2", base + "/events?access_token=\(reader)"])
-        #expect(stream.output.contains("event: a/1") && stream.output.contains("event: news/1") && !stream.output.contains("b/1"))
+        #expect(stream.stdout.contains("event: a/1") && stream.stdout.contains("event: news/1") && !stream.stdout.contains("b/1"))
         let anonymous = try Self.curl(["-N", "--max-time", "2", base + "/events"])
-        #expect(anonymous.output.contains("event: news/1") && !anonymous.output.contains("event: a/1"))
+        #expect(anonymous.stdout.contains("event: news/1") && !anonymous.stdout.contains("event: a/1"))
         let bad = try Self.curl(["-w", " %{http_code}", base + "/events?access_token=not.a.token"])
-        #expect(bad.output.hasSuffix(" 401"))
+        #expect(bad.stdout.hasSuffix(" 401"))
         _ = try await server.terminate()
 
         let logged = try String(contentsOfFile: errorLog, encoding: .utf8)
@@ -119,10 +99,10 @@ import Glibc
             let result = try Self.run(
                 ProcessTests.brokerPath, ["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", workspace.data] + arguments)
             #expect(result.status != 0, "\(arguments)")
-            #expect(result.error.contains(message), "\(arguments): \(result.error)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }
         let tokenWithoutKey = try Self.run(ProcessTests.brokerPath, ["token", "--publish", "a"])
-        #expect(tokenWithoutKey.status != 0 && tokenWithoutKey.error.contains("exactly one of"))
+        #expect(tokenWithoutKey.status != 0 && tokenWithoutKey.stderr.contains("exactly one of"))
     }
 
     /// HTTPS with HTTP/2 by ALPN (and HTTP/1.1 for clients that ask for it), an insert
@@ -139,16 +119,16 @@ import Glibc
             port: port, errorLog: errorLog)
         let base = "https://localhost:\(port)"
         let trust = ["--cacert", workspace.caCertificate, "--resolve", "localhost:\(port):127.0.0.1"]
-        var health = Result(status: 1, output: "", error: "")
+        var health = Result(status: 1, stdout: "", stderr: "")
         for _ in 0..<100 where health.status != 0 {
             health = try Self.curl(trust + ["--http2", "-w", " %{http_version}", base + "/healthz"])
             if health.status != 0 { try await Task.sleep(for: .milliseconds(100)) }
         }
-        #expect(health.output == #"{"status":"ok","lastSeq":0} 2"#, "\(health.error)")
+        #expect(health.stdout == #"{"status":"ok","lastSeq":0} 2"#, "\(health.stderr)")
         let http1 = try Self.curl(trust + ["--http1.1", "-w", " %{http_version}", base + "/healthz"])
-        #expect(http1.output.hasSuffix(" 1.1"))
+        #expect(http1.stdout.hasSuffix(" 1.1"))
         let plain = try Self.curl(["-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
-        #expect(plain.output != "200")
+        #expect(plain.stdout != "200")
 
         // A stream opened before the reload, kept by a curl in the background.
         let streamOutput = workspace.directory + "/stream"
@@ -162,8 +142,8 @@ import Glibc
             try Self.curl(trust + ["--http2", "-X", "POST", "-H", "Content-Type: application/json", "--data",
                                    #"{"event":"tls","data":\#(data)}"#, base + "/insert"])
         }
-        #expect(try insert(1).output.hasPrefix(#"{"seq":1,"#))
-        #expect(try Self.curl(trust + ["-v", base + "/healthz"]).error.contains("CN=broker-one"))
+        #expect(try insert(1).stdout.hasPrefix(#"{"seq":1,"#))
+        #expect(try Self.curl(trust + ["-v", base + "/healthz"]).stderr.contains("CN=broker-one"))
 
         let (newCertificate, newKey) = try workspace.certificate("broker-two")
         try FileManager.default.removeItem(atPath: certificate)
@@ -174,10 +154,10 @@ import Glibc
         var subject = ""
         for _ in 0..<50 where !subject.contains("CN=broker-two") {
             try await Task.sleep(for: .milliseconds(100))
-            subject = try Self.curl(trust + ["-v", base + "/healthz"]).error
+            subject = try Self.curl(trust + ["-v", base + "/healthz"]).stderr
         }
         #expect(subject.contains("CN=broker-two"))
-        #expect(try insert(2).output.hasPrefix(#"{"seq":2,"#))
+        #expect(try insert(2).stdout.hasPrefix(#"{"seq":2,"#))
 
         // A key that does not match: the reload is refused and the current pair stays.
         let (_, strayKey) = try workspace.certificate("stray")
@@ -185,7 +165,7 @@ import Glibc
         try FileManager.default.copyItem(atPath: strayKey, toPath: key)
         kill(server.process.processIdentifier, SIGHUP)
         try await Task.sleep(for: .milliseconds(500))
-        #expect(try Self.curl(trust + ["-v", base + "/healthz"]).error.contains("CN=broker-two"))
+        #expect(try Self.curl(trust + ["-v", base + "/healthz"]).stderr.contains("CN=broker-two"))
 
         stream.waitUntilExit()
         let streamed = (try? String(contentsOfFile: streamOutput, encoding: .utf8)) ?? ""

@@ -1,44 +1,22 @@
 import BrokerLog
+import BrokerTestSupport
 import Foundation
 import Testing
 
 /// Runs the `broker` executable built beside the tests.
 struct Tool {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var path: String {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("broker").path
-        return FileManager.default.isExecutableFile(atPath: beside) ? beside : root.appendingPathComponent(".build/debug/broker").path
-    }
+    static let root = BrokerExecutable.root
+    static var path: String { BrokerExecutable.path }
     static let segments = root.appendingPathComponent("Fixtures/segments").path
     static let goldens = root.appendingPathComponent("Fixtures/tools").path
 
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
+    typealias Result = CommandResult
 
-    /// Runs `broker arguments…` in `directory` (at most 60 s) through a shell command line.
+    /// Runs `broker arguments…` in `directory`, or with `shell` a bash command line in
+    /// which `BROKER` stands for the executable.
     static func run(_ arguments: [String], in directory: String = segments, shell: String? = nil) throws -> Result {
-        let process = Process()
-        let out = Pipe()
-        let err = Pipe()
-        if let shell {
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = ["-c", "set -o pipefail; " + shell.replacingOccurrences(of: "BROKER", with: "'\(path)'")]
-        } else {
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = arguments
-        }
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self), stderr: String(decoding: errors, as: UTF8.self))
+        if let shell { return try Command.shell(shell, in: directory) }
+        return try Command.run(path, arguments, in: directory)
     }
 
     /// Compares with the golden file `Fixtures/tools/NAME` (rewritten with BROKER_REGENERATE_FIXTURES=1).
