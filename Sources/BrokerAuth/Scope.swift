@@ -66,10 +66,12 @@ public struct Scope: Sendable, Hashable, CustomStringConvertible {
         patterns.contains { $0.matches(name) }
     }
 
-    /// The names either scope allows.
+    /// The names either scope allows. Runs on every request with a token when names
+    /// are public, so it only concatenates (a pattern in both is harmless).
     public func union(_ other: Scope) -> Scope {
-        var seen = Set(patterns)
-        return Scope(patterns + other.patterns.filter { seen.insert($0).inserted })
+        if other.isEmpty { return self }
+        if isEmpty { return other }
+        return Scope(patterns + other.patterns)
     }
 
     public var description: String { patterns.map(\.description).joined(separator: ", ") }

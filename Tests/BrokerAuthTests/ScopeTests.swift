@@ -30,8 +30,9 @@ import Testing
         #expect((try? ScopePattern(String(repeating: "x", count: 256) + "*")) != nil)
     }
 
-    @Test func unionKeepsEachPatternOnce() throws {
-        let union = try Scope(parsing: ["a/*", "b"]).union(try Scope(parsing: ["b", "c"]))
-        #expect(union.description == "a/*, b, c")
+    @Test func unionAllowsWhatEitherAllows() throws {
+        let union = try Scope(parsing: ["a/*"]).union(try Scope(parsing: ["c"]))
+        #expect(union.allows("a/1") && union.allows("c") && !union.allows("b"))
+        #expect(Scope.nothing.union(union) == union && union.union(.nothing) == union)
     }
 }

@@ -77,11 +77,18 @@ struct AccessPolicy: Sendable {
     }
 
     /// `Bearer <token>`, the scheme compared without case; nil for other schemes.
+    /// Runs on every request: it compares bytes and allocates only the token.
     static func bearerToken(_ authorization: String) -> String? {
-        let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return String(parts[1].drop { $0 == " " })
+        let utf8 = authorization.utf8
+        guard utf8.count > bearerScheme.count,
+            zip(utf8, bearerScheme).allSatisfy({ byte, expected in byte | 0x20 == expected }),
+            utf8[utf8.index(utf8.startIndex, offsetBy: bearerScheme.count)] == UInt8(ascii: " ")
+        else { return nil }
+        let token = utf8.dropFirst(bearerScheme.count + 1).drop { $0 == UInt8(ascii: " ") }
+        return token.isEmpty ? nil : String(Substring(token))
     }
+
+    private static let bearerScheme = Array("bearer".utf8)
 
     /// The value of cookie `name` in one `Cookie` header (`a=1; b=2`).
     static func cookie(named name: String, in header: String) -> String? {
