@@ -25,6 +25,21 @@ start_server() {  # $1: fsync policy, then any other serve options
 stop_server() { kill -TERM "$PID"; wait "$PID" || true; rm -rf "$DATA"; }
 bounded() { timeout 300 "$@"; }
 PHASES=" ${LOAD_PHASES:-reference insert fanout auth idle} "
+# The server's CPU time (user + system) in clock ticks: what a phase cost it, which
+# moves far less than throughput when other tenants load this shared machine.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+# Runs the load generator ($@), then prints the server's CPU µs per unit of work
+# (the number that the sed expression $WORK_SED takes from the generator's output).
+with_cpu() {
+    local before after out units
+    before=$(cpu_ticks)
+    out=$(bounded "$LOAD" "$@")
+    after=$(cpu_ticks)
+    echo "$out"
+    units=$(echo "$out" | sed -nE "$WORK_SED" | head -1)
+    [ -n "$units" ] && [ "$units" -gt 0 ] && awk -v t=$((after - before)) -v n="$units" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "server CPU: %.2f s, %.2f us per unit\n", t / hz, t / hz * 1e6 / n }'
+}
 phase() { [[ "$PHASES" == *" $1 "* ]]; }
 
 if phase reference; then
@@ -57,11 +72,11 @@ for round in 1 2 3; do
         if [ "$auth" = on ]; then export BROKER_TOKEN=$TOKEN; set -- --jwt-secret-file "$SECRET"; else unset BROKER_TOKEN; set --; fi
         start_server never "$@"
         echo "== access control $auth (round $round): POST /insert, 32 connections, fsync never (LoadGenerator)"
-        bounded "$LOAD" insert "$PORT" 32 10
+        WORK_SED='s/^inserts: ([0-9]+) ok.*/\1/p' with_cpu insert "$PORT" 32 10
         stop_server
         start_server never "$@"
         echo "== access control $auth (round $round): SSE fan-out, $SUBSCRIBERS subscribers x $RECORDS records, 4 publishers"
-        bounded "$LOAD" fanout "$PORT" "$SUBSCRIBERS" "$RECORDS" 4 0
+        WORK_SED='s/.*; ([0-9]+) of [0-9]+ deliveries.*/\1/p' with_cpu fanout "$PORT" "$SUBSCRIBERS" "$RECORDS" 4 0
         stop_server
     done
 done
