@@ -6,6 +6,12 @@ import HummingbirdHTTP2
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The HTTP server over one log: routes, CORS, metrics and the SSE hub.
 public enum BrokerServer {
@@ -78,26 +84,75 @@ public enum BrokerServer {
         // whose channels do not take a receive allocator (NIO traps on it).
         return try .http2Upgrade(
             tlsConfiguration: certificates.serverConfiguration(),
-            configuration: .init(idleTimeout: configuration.idleTimeout, streamConfiguration: .init(idleTimeout: idleTimeout)))
+            configuration: .init(
+                idleTimeout: configuration.idleTimeout, gracefulCloseTimeout: gracefulShutdownLimit,
+                streamConfiguration: .init(idleTimeout: idleTimeout)))
     }
+
+    /// How long a graceful shutdown may wait for connections before cancelling them.
+    static let gracefulShutdownLimit = Duration.milliseconds(1000)
+    /// How long after SIGTERM or SIGINT the process exits whatever still runs.
+    static let exitDeadline = Duration.milliseconds(1500)
 
     /// Opens the log, serves until SIGINT or SIGTERM, then closes the log: no new
     /// inserts, pending ones answered, subscribers closed, everything fsynced.
     public static func run(configuration: ServerConfiguration) async throws {
         let log = try EventLog.open(directory: configuration.dataDirectory, options: configuration.log)
+        let closer = LogCloser(log: log)
         let scheme = configuration.tls == nil ? "http" : "https (HTTP/2 and HTTP/1.1)"
         let access = configuration.accessControl == nil ? "off" : "on"
+        let watchdog = Task { await exitAfterDeadline(closer: closer, logger: configuration.logger) }
+        defer { watchdog.cancel() }
         do {
             let app = try makeApplication(log: log, configuration: configuration) { channel in
                 configuration.logger.info(
                     "Broker listening on \(channel.localAddress?.description ?? "?") over \(scheme), access control \(access), data in \(configuration.dataDirectory)")
             }
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            // A client that stops reading mid-stream would hold a graceful shutdown for
+            // as long as its connection lives: past this limit the connections are
+            // cancelled (SPEC 4.10).
+            var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: configuration.logger)
+            group.maximumGracefulShutdownDuration = Self.gracefulShutdownLimit
+            try await ServiceGroup(configuration: group).run()
         } catch {
-            await log.close()
+            await closer.close()
             throw error
         }
-        await log.close()
+        await closer.close()
         configuration.logger.info("Broker stopped; last seq \(log.lastSeq)")
+    }
+
+    /// The last resort of the 2-second promise (SPEC 4.10): an HTTP/2 stream to a
+    /// client that reads nothing is not ended by cancelling its task (its write waits
+    /// for a flow-control window that never opens), so once the deadline after the
+    /// first SIGTERM or SIGINT has passed, the log is closed (fsynced) and the process
+    /// exits 0, taking such connections with it.
+    private static func exitAfterDeadline(closer: LogCloser, logger: Logger) async {
+        for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            try? await Task.sleep(for: exitDeadline)
+            if Task.isCancelled { return }
+            logger.warning("connections still open \(exitDeadline) after the stop signal: closing the log and exiting")
+            await closer.close()
+            exit(0)
+        }
+    }
+}
+
+/// Closes the log once, whichever of the normal stop and the exit deadline comes first.
+private final class LogCloser: Sendable {
+    private let log: EventLog
+    private let closing = Mutex<Task<Void, Never>?>(nil)
+
+    init(log: EventLog) { self.log = log }
+
+    func close() async {
+        let task = closing.withLock { closing in
+            if let closing { return closing }
+            let log = self.log
+            let task = Task { await log.close() }
+            closing = task
+            return task
+        }
+        await task.value
     }
 }

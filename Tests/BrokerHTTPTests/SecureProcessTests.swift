@@ -145,9 +145,11 @@ import Glibc
         #expect(try insert(1).stdout.hasPrefix(#"{"seq":1,"#))
         #expect(try Self.curl(trust + ["-v", base + "/healthz"]).stderr.contains("CN=broker-one"))
 
+        // The new certificate comes as a full chain: leaf, then the CA.
         let (newCertificate, newKey) = try workspace.certificate("broker-two")
+        let chain = try String(contentsOfFile: newCertificate, encoding: .utf8) + String(contentsOfFile: workspace.caCertificate, encoding: .utf8)
         try FileManager.default.removeItem(atPath: certificate)
-        try FileManager.default.copyItem(atPath: newCertificate, toPath: certificate)
+        try chain.write(toFile: certificate, atomically: true, encoding: .utf8)
         try FileManager.default.removeItem(atPath: key)
         try FileManager.default.copyItem(atPath: newKey, toPath: key)
         kill(server.process.processIdentifier, SIGHUP)
@@ -170,6 +172,7 @@ import Glibc
         stream.waitUntilExit()
         let streamed = (try? String(contentsOfFile: streamOutput, encoding: .utf8)) ?? ""
         #expect(streamed.contains("id: 1") && streamed.contains("id: 2"), "the stream opened before the reload: \(streamed)")
+        #expect(streamed.contains(": ping"), "no heartbeat over HTTP/2")
         // Graceful shutdown with an HTTP/2 stream open: within 2 s, exit 0.
         let lastStream = Process()
         lastStream.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -182,5 +185,45 @@ import Glibc
         lastStream.waitUntilExit()
         let logged = try String(contentsOfFile: errorLog, encoding: .utf8)
         #expect(logged.contains("reloaded the TLS certificate") && logged.contains("kept the current TLS certificate"))
+    }
+}
+
+/// SIGTERM ends the server within 2 s (SPEC 4.10) even while a client that stopped
+/// reading holds a stream in the middle of a large backlog, over HTTP/1.1 and HTTP/2.
+@Suite(.timeLimit(.minutes(2)), .serialized) struct StalledShutdownTests {
+    @Test(arguments: [false, true]) func sigtermWithAStalledReader(tls: Bool) async throws {
+        let workspace = try SecureProcessTests.Workspace()
+        let port = ProcessTests.freePort()
+        let (certificate, key) = tls ? try workspace.certificate("server") : ("", "")
+        let server = try ProcessTests.Server(
+            arguments: ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", workspace.data, "--fsync", "never"]
+                + (tls ? ["--tls-cert", certificate, "--tls-key", key] : []),
+            port: port)
+        let base = tls ? "https://localhost:\(port)" : "http://127.0.0.1:\(port)"
+        let client = ["--cacert", workspace.caCertificate, "--resolve", "localhost:\(port):127.0.0.1"]
+        var health = SecureProcessTests.Result(status: 1, stdout: "", stderr: "")
+        for _ in 0..<100 where health.status != 0 {
+            health = try SecureProcessTests.curl(client + [base + "/healthz"])
+            if health.status != 0 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let payload = "\"" + String(repeating: "x", count: 20_000) + "\""
+        for _ in 0..<150 {
+            _ = try SecureProcessTests.curl(client + ["-X", "POST", "-H", "Content-Type: application/json",
+                                                      "--data", #"{"event":"big","data":\#(payload)}"#, base + "/insert"])
+        }
+        // Reads 1 KB/s from the start of a 3 MB backlog: its writes stall at once.
+        let stalled = Process()
+        stalled.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        stalled.arguments = ["curl", "-sSN", "--limit-rate", "1k", "--max-time", "30", "-H", "Last-Event-ID: 0", "-o", "/dev/null"]
+            + (tls ? ["--http2"] : []) + client + [base + "/events"]
+        try stalled.run()
+        defer { kill(stalled.processIdentifier, SIGKILL) }
+        try await Task.sleep(for: .seconds(1))
+        let took = try await server.terminate()
+        #expect(took < .seconds(2), "took \(took)")
+        #expect(server.process.terminationStatus == 0)
+        // The log was closed properly: everything acknowledged is there.
+        let verify = try Command.run(ProcessTests.brokerPath, ["verify", workspace.data])
+        #expect(verify.status == 0 && verify.stdout.contains("150 record(s)"), "\(verify.stdout) \(verify.stderr)")
     }
 }

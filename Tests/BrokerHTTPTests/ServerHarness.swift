@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import ServiceLifecycle
 import Testing
 
@@ -16,8 +17,10 @@ struct ServerHarness {
     let log: EventLog
     let dataDirectory: String
     let client: HTTPClient
+    /// Over TLS (the configuration has certificates): HTTPS to localhost, HTTP/2.
+    let secure: Bool
 
-    var base: String { "http://127.0.0.1:\(port)" }
+    var base: String { secure ? "https://localhost:\(port)" : "http://127.0.0.1:\(port)" }
 
     static func configuration(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) -> ServerConfiguration {
         var configuration = ServerConfiguration()
@@ -31,8 +34,9 @@ struct ServerHarness {
     }
 
     /// Runs `body` against a running server, then shuts it down and closes the log.
+    /// With `trusting`, a CA certificate file the client trusts (for a TLS server).
     static func with<T>(
-        _ configuration: ServerConfiguration = configuration(), directory: String? = nil,
+        _ configuration: ServerConfiguration = configuration(), directory: String? = nil, trusting: String? = nil,
         _ body: (ServerHarness) async throws -> T
     ) async throws -> T {
         let dataDirectory = directory ?? NSTemporaryDirectory() + "broker-http-\(UUID().uuidString)"
@@ -46,12 +50,17 @@ struct ServerHarness {
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2000
         clientConfiguration.timeout.connect = .seconds(5)
+        if let trusting {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(trusting)
+            clientConfiguration.tlsConfiguration = tls
+        }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             let port = await iterator.next() ?? 0
-            let harness = ServerHarness(port: port, log: log, dataDirectory: dataDirectory, client: client)
+            let harness = ServerHarness(port: port, log: log, dataDirectory: dataDirectory, client: client, secure: configuration.tls != nil)
             let result: Result<T, any Error>
             do { result = .success(try await body(harness)) } catch { result = .failure(error) }
             try? await client.shutdown()
@@ -99,7 +108,7 @@ struct ServerHarness {
         var request = HTTPClientRequest(url: base + "/events" + query)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         let response = try await client.execute(request, timeout: .seconds(60))
-        return SSEReader(status: Int(response.status.code), headers: response.headers, body: response.body)
+        return SSEReader(status: Int(response.status.code), headers: response.headers, body: response.body, version: response.version)
     }
 }
 
@@ -120,15 +129,17 @@ struct SSEEvent: Equatable, CustomStringConvertible {
 final class SSEReader: @unchecked Sendable {
     let status: Int
     let headers: HTTPHeaders
+    let version: HTTPVersion
     private var iterator: HTTPClientResponse.Body.AsyncIterator
     private var pending = ""
     private var parsed: [SSEEvent] = []
     private(set) var comments: [String] = []
     private(set) var ended = false
 
-    init(status: Int, headers: HTTPHeaders, body: HTTPClientResponse.Body) {
+    init(status: Int, headers: HTTPHeaders, body: HTTPClientResponse.Body, version: HTTPVersion) {
         self.status = status
         self.headers = headers
+        self.version = version
         self.iterator = body.makeAsyncIterator()
     }
 

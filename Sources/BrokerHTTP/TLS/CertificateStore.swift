@@ -40,6 +40,9 @@ public final class CertificateStore: Sendable {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: pair.chain.map { .certificate($0) }, privateKey: .privateKey(pair.key))
         configuration.minimumTLSVersion = .tlsv12
+        // A closing connection waits this long for the peer's close_notify: bounded so
+        // that a client that stopped reading cannot hold a shutdown (SPEC 4.10).
+        configuration.shutdownTimeout = .milliseconds(500)
         configuration.sslContextCallback = { [current] _, promise in
             let pair = current.withLockedValue { $0 }
             var override = NIOSSLContextConfigurationOverride()
