@@ -32,7 +32,7 @@ import Glibc
 
     final class Server: @unchecked Sendable {
         let process: Process
-        let port: Int
+        private(set) var port: Int
         let exited: Locked<ContinuousClock.Instant?> = Locked(nil)
 
         /// With `errorLog`, standard error goes to that file.
@@ -51,6 +51,24 @@ import Glibc
             self.port = port
             process.terminationHandler = { [weak self] _ in self?.exited.withLock { $0 = .now } }
             try process.run()
+        }
+
+        /// Starts `broker` with `--port 0` and learns the port the kernel gave it from
+        /// the server's log in `errorLog` (at most 15 s): unlike a port picked in advance,
+        /// no other test's server can take it in between.
+        static func launch(arguments: [String], environment: [String: String] = [:], errorLog: String) async throws -> Server {
+            let server = try Server(arguments: arguments + ["--port", "0"], environment: environment, port: 0, errorLog: errorLog)
+            for _ in 0..<300 {
+                let logged = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
+                if let range = logged.range(of: #"listening on 127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
+                    server.port = Int(logged[range].split(separator: ":").last ?? "") ?? 0
+                    return server
+                }
+                if server.exited.withLock({ $0 }) != nil { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("the server did not start: \((try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? "")")
+            return server
         }
 
         /// Waits (at most 10 s) until /healthz answers; its body.
