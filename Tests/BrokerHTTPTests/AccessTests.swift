@@ -194,6 +194,24 @@ import Testing
         }
     }
 
+    /// A token that expires while its stream is still sending the backlog from the log
+    /// (before it joins the hub) ends the stream too.
+    @Test func expiryEndsAStreamStillReadingTheBacklog() async throws {
+        try await withServer { server, auth in
+            let payload = Array(("\"" + String(repeating: "y", count: 10_000) + "\"").utf8)
+            for _ in 0..<2000 { _ = try await server.log.append(event: "a/big", data: payload) }
+            let shortLived = try await auth.token(subscribe: ["a/*"], ttl: 2)
+            let stream = try await server.subscribe(headers: bearer(shortLived) + [("Last-Event-ID", "0")])
+            #expect(stream.status == 200)
+            // Read nothing for 3 s: the 20 MB backlog stalls on the socket past the expiry.
+            try await Task.sleep(for: .seconds(3))
+            let received = await stream.next(2000, timeout: .seconds(20))
+            #expect(received.count < 2000, "the whole backlog went out after the token expired")
+            #expect(stream.comments.contains("token expired"))
+            #expect(stream.ended)
+        }
+    }
+
     @Test func corsAllowsCredentialsOnlyForOneOrigin() async throws {
         try await withServer(origin: "https://app.example") { server, auth in
             let reply = try await server.request(.GET, "/healthz", headers: [("Origin", "https://app.example")])

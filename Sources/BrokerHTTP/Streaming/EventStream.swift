@@ -28,7 +28,19 @@ struct EventStream: Sendable {
     /// Rounds of reading the log before joining the hub while it keeps moving.
     private static let catchUpRounds = 8
 
+    /// Thrown between chunks of a backlog when the stream's token has expired: the
+    /// hub ends registered streams, this ends one still reading the log.
+    private struct TokenExpired: Error {}
+
     func write(to writer: inout any ResponseBodyWriter) async throws {
+        do {
+            try await writeStream(to: &writer)
+        } catch is TokenExpired {
+            try await writer.write(SSEMessage.comment("token expired", allocator: ByteBufferAllocator()))
+        }
+    }
+
+    private func writeStream(to writer: inout any ResponseBodyWriter) async throws {
         let allocator = ByteBufferAllocator()
         switch start {
         case .snapshot:
@@ -121,6 +133,7 @@ struct EventStream: Sendable {
             if buffer.readableBytes >= Self.chunkBytes {
                 try await writer.write(buffer)
                 buffer.clear()
+                if let deadline, ContinuousClock.now >= deadline { throw TokenExpired() }
             }
         }
         if buffer.readableBytes > 0 { try await writer.write(buffer) }
