@@ -90,9 +90,9 @@ public enum BrokerServer {
     }
 
     /// How long a graceful shutdown may wait for connections before cancelling them.
-    static let gracefulShutdownLimit = Duration.milliseconds(1000)
+    static let gracefulShutdownLimit = Duration.milliseconds(800)
     /// How long after SIGTERM or SIGINT the process exits whatever still runs.
-    static let exitDeadline = Duration.milliseconds(1500)
+    static let exitDeadline = Duration.milliseconds(1200)
 
     /// Opens the log, serves until SIGINT or SIGTERM, then closes the log: no new
     /// inserts, pending ones answered, subscribers closed, everything fsynced.
