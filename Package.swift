@@ -77,7 +77,8 @@ let package = Package(
         .testTarget(name: "BrokerJSONTests", dependencies: ["BrokerJSON"]),
         // Finding and running the `broker` executable, for the suites that drive it.
         .target(name: "BrokerTestSupport", path: "Tests/Support/BrokerTestSupport"),
-        .testTarget(name: "BrokerAuthTests", dependencies: ["BrokerAuth", .product(name: "JWTKit", package: "jwt-kit")]),
+        .testTarget(
+            name: "BrokerAuthTests", dependencies: ["BrokerAuth", "BrokerTestSupport", .product(name: "JWTKit", package: "jwt-kit")]),
         .testTarget(name: "BrokerFuzzCorpusTests", dependencies: ["BrokerFuzzChecks"]),
         // A child process the crash tests SIGKILL while it appends.
         .executableTarget(name: "broker-crash-writer", dependencies: ["BrokerLog"], path: "Tests/CrashWriter"),

@@ -1,3 +1,4 @@
+import BrokerTestSupport
 import Foundation
 
 /// Key files made for a test with openssl (Debian's; `make deps` installs it), in a
@@ -21,7 +22,7 @@ final class TestKeys: @unchecked Sendable {
 
     /// A private key file and its public key file, made by `openssl genpkey`.
     /// `kind`: `rsa`, `p256`, `p384` or `ed25519`.
-    func pair(_ kind: String) throws -> (privateKey: String, publicKey: String) {
+    func pair(_ kind: String) async throws -> (privateKey: String, publicKey: String) {
         let privateKey = directory + "/\(kind).key"
         let publicKey = directory + "/\(kind).pub"
         let generate: [String] = switch kind {
@@ -30,20 +31,16 @@ final class TestKeys: @unchecked Sendable {
         case "p384": ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"]
         default: ["genpkey", "-algorithm", "ed25519"]
         }
-        try Self.openssl(generate + ["-out", privateKey])
-        try Self.openssl(["pkey", "-in", privateKey, "-pubout", "-out", publicKey])
+        try await Self.openssl(generate + ["-out", privateKey])
+        try await Self.openssl(["pkey", "-in", privateKey, "-pubout", "-out", publicKey])
         return (privateKey, publicKey)
     }
 
-    static func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+    /// openssl on a Dispatch thread: an RSA key takes a while, and a test must not hold
+    /// one of Swift concurrency's threads waiting for it.
+    static func openssl(_ arguments: [String]) async throws {
+        let result = try await Command.run("/usr/bin/env", ["openssl"] + arguments)
+        guard result.status == 0 else { throw CocoaError(.fileWriteUnknown) }
     }
 }
 

@@ -58,7 +58,7 @@ final class TestClock: Sendable {
 
     @Test func publicKeyAlgorithms() async throws {
         for (kind, algorithms) in [("rsa", ["RS256", "RS384", "RS512"]), ("p256", ["ES256"]), ("p384", ["ES384"]), ("ed25519", ["EdDSA"])] {
-            let (privateKey, publicKey) = try keys.pair(kind)
+            let (privateKey, publicKey) = try await keys.pair(kind)
             let verifier = try await verifier(publicKey: publicKey)
             for algorithm in algorithms {
                 let signer = try await TokenSigner.privateKey(file: privateKey, algorithm: algorithm)
@@ -93,7 +93,7 @@ final class TestClock: Sendable {
 
     /// Key confusion: an HS256 token whose HMAC key is the server's RSA public key file.
     @Test func hmacSignedWithThePublicKeyIsRefused() async throws {
-        let (_, publicKey) = try keys.pair("rsa")
+        let (_, publicKey) = try await keys.pair("rsa")
         let forged = try await TokenSigner.hmac(secretFile: publicKey).sign(claims(publish: ["*"], admin: true))
         let publicOnly = try await verifier(publicKey: publicKey)
         #expect(await refusal(publicOnly, forged)?.contains(#"algorithm "HS256" is not accepted"#) == true)
@@ -168,7 +168,7 @@ final class TestClock: Sendable {
         await #expect(throws: AuthError.self) { _ = try await TokenKeys.load(secretFile: keys.directory + "/missing", publicKeyFile: nil) }
         let notPEM = try keys.secret("garbage", bytes: String(repeating: "g", count: 64))
         await #expect(throws: AuthError.self) { _ = try await TokenKeys.load(secretFile: nil, publicKeyFile: notPEM) }
-        let (privateKey, _) = try keys.pair("p256")
+        let (privateKey, _) = try await keys.pair("p256")
         await #expect(throws: AuthError.self) { _ = try await TokenKeys.load(secretFile: nil, publicKeyFile: privateKey) }
     }
 }

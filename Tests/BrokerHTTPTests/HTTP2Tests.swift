@@ -13,10 +13,10 @@ import Glibc
 /// snapshot then live, slow subscribers cut off while fast ones get everything.
 @Suite(.timeLimit(.minutes(3))) struct HTTP2Tests {
     /// A server certificate for localhost and the CA that signed it, made for the test.
-    static func certificates() throws -> (store: CertificateStore, ca: String, directory: String) {
+    static func certificates() async throws -> (store: CertificateStore, ca: String, directory: String) {
         let directory = NSTemporaryDirectory() + "broker-h2-\(UUID().uuidString)"
         let script = BrokerExecutable.root.appendingPathComponent("Tests/Support/make-test-certs.sh").path
-        let made = try Command.run("/bin/sh", [script, directory, "server"])
+        let made = try await Command.run("/bin/sh", [script, directory, "server"])
         try #require(made.status == 0, "make-test-certs.sh: \(made.stderr)")
         let store = try CertificateStore(certificatePath: directory + "/server.pem", keyPath: directory + "/server.key")
         return (store, directory + "/ca.pem", directory)
@@ -26,7 +26,7 @@ import Glibc
     /// buffer the stream for the test, so it would not be slow on the wire); the fast
     /// one is AsyncHTTPClient over HTTP/2 on a connection of its own.
     @Test func slowSubscriberIsCutOffWhileAFastOneGetsEverything() async throws {
-        let (store, ca, directory) = try Self.certificates()
+        let (store, ca, directory) = try await Self.certificates()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configuration = ServerHarness.configuration {
             $0.tls = store
@@ -36,7 +36,7 @@ import Glibc
             try await server.mustInsert("before", "0")
             let slow = Process()
             slow.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            slow.arguments = ["curl", "-sSN", "--http2", "--limit-rate", "1k", "--max-time", "30", "--cacert", ca,
+            slow.arguments = ["curl", "-sSN", "--http2", "--limit-rate", "1k", "--max-time", "120", "--cacert", ca,
                               "--resolve", "localhost:\(server.port):127.0.0.1", "-o", "/dev/null", server.base + "/events"]
             try slow.run()
             defer { kill(slow.processIdentifier, SIGKILL) }

@@ -24,16 +24,16 @@ import Glibc
         deinit { try? FileManager.default.removeItem(atPath: directory) }
 
         /// A certificate for localhost signed by the workspace's CA: (cert, key) paths.
-        func certificate(_ name: String) throws -> (String, String) {
+        func certificate(_ name: String) async throws -> (String, String) {
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("Support/make-test-certs.sh").path
-            let result = try SecureProcessTests.run("/bin/sh", [script, directory, name])
+            let result = try await SecureProcessTests.run("/bin/sh", [script, directory, name])
             try #require(result.status == 0, "make-test-certs.sh failed: \(result.stderr)")
             return (directory + "/\(name).pem", directory + "/\(name).key")
         }
 
-        func token(_ arguments: [String]) throws -> String {
-            let result = try SecureProcessTests.run(ProcessTests.brokerPath, ["token", "--secret-file", secret] + arguments)
+        func token(_ arguments: [String]) async throws -> String {
+            let result = try await SecureProcessTests.run(ProcessTests.brokerPath, ["token", "--secret-file", secret] + arguments)
             try #require(result.status == 0, "broker token failed: \(result.stderr)")
             return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -41,10 +41,16 @@ import Glibc
 
     typealias Result = CommandResult
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> Result { try Command.run(executable, arguments) }
+    static func run(_ executable: String, _ arguments: [String]) async throws -> Result { try await Command.run(executable, arguments) }
 
-    static func curl(_ arguments: [String]) throws -> Result {
-        try run("/usr/bin/env", ["curl", "-sS", "--max-time", "10"] + arguments)
+    /// Waits for a background command without holding a thread; kills it after `seconds`.
+    static func waitForExit(_ process: Process, seconds: Int) async throws {
+        for _ in 0..<(seconds * 20) where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    static func curl(_ arguments: [String]) async throws -> Result {
+        try await run("/usr/bin/env", ["curl", "-sS", "--max-time", "10"] + arguments)
     }
 
     @Test func tokenFromTheCommandLineWorksAndNoSecretReachesTheLog() async throws {
@@ -56,23 +62,23 @@ import Glibc
             errorLog: errorLog)
         _ = try await server.ready()
         let base = "http://127.0.0.1:\(server.port)"
-        let writer = try workspace.token(["--publish", "a/*", "--publish", "news/*"])
-        let reader = try workspace.token(["--subscribe", "a/*", "--ttl", "10m"])
+        let writer = try await workspace.token(["--publish", "a/*", "--publish", "news/*"])
+        let reader = try await workspace.token(["--subscribe", "a/*", "--ttl", "10m"])
 
-        let refused = try Self.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+        let refused = try await Self.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
                                       "--data", #"{"event":"a/1","data":1}"#, base + "/insert"])
         #expect(refused.stdout == "401")
         for (event, data) in [("a/1", "1"), ("b/1", "2"), ("news/1", "3")] {
-            let reply = try Self.curl(["-w", " %{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+            let reply = try await Self.curl(["-w", " %{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
                                         "-H", "Authorization: Bearer \(writer)", "--data", #"{"event":"\#(event)","data":\#(data)}"#, base + "/insert"])
             #expect(reply.stdout.hasSuffix(event == "b/1" ? " 403" : " 200"), "\(reply.stdout)")
         }
         // The token in the query string, as an EventSource would send it.
-        let stream = try Self.curl(["-N", "--max-time", "2", base + "/events?access_token=\(reader)"])
+        let stream = try await Self.curl(["-N", "--max-time", "2", base + "/events?access_token=\(reader)"])
         #expect(stream.stdout.contains("event: a/1") && stream.stdout.contains("event: news/1") && !stream.stdout.contains("b/1"))
-        let anonymous = try Self.curl(["-N", "--max-time", "2", base + "/events"])
+        let anonymous = try await Self.curl(["-N", "--max-time", "2", base + "/events"])
         #expect(anonymous.stdout.contains("event: news/1") && !anonymous.stdout.contains("event: a/1"))
-        let bad = try Self.curl(["-w", " %{http_code}", base + "/events?access_token=not.a.token"])
+        let bad = try await Self.curl(["-w", " %{http_code}", base + "/events?access_token=not.a.token"])
         #expect(bad.stdout.hasSuffix(" 401"))
         _ = try await server.terminate()
 
@@ -83,7 +89,7 @@ import Glibc
         }
     }
 
-    @Test func misconfigurationsAreRefusedAtStart() throws {
+    @Test func misconfigurationsAreRefusedAtStart() async throws {
         let workspace = try Workspace()
         let short = workspace.directory + "/short"
         try Data("short\n".utf8).write(to: URL(fileURLWithPath: short))
@@ -95,12 +101,12 @@ import Glibc
             (["--tls-cert", workspace.secret, "--tls-key", workspace.secret], "not a readable PEM certificate"),
         ]
         for (arguments, message) in cases {
-            let result = try Self.run(
+            let result = try await Self.run(
                 ProcessTests.brokerPath, ["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", workspace.data] + arguments)
             #expect(result.status != 0, "\(arguments)")
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }
-        let tokenWithoutKey = try Self.run(ProcessTests.brokerPath, ["token", "--publish", "a"])
+        let tokenWithoutKey = try await Self.run(ProcessTests.brokerPath, ["token", "--publish", "a"])
         #expect(tokenWithoutKey.status != 0 && tokenWithoutKey.stderr.contains("exactly one of"))
     }
 
@@ -109,7 +115,7 @@ import Glibc
     /// an open stream goes on, and a bad pair on SIGHUP keeps the current one.
     @Test func tlsWithHTTP2AndCertificateReload() async throws {
         let workspace = try Workspace()
-        let (certificate, key) = try workspace.certificate("broker-one")
+        let (certificate, key) = try await workspace.certificate("broker-one")
         let errorLog = workspace.directory + "/stderr"
         let server = try await ProcessTests.Server.launch(
             arguments: ["serve", "--host", "127.0.0.1", "--data-dir", workspace.data,
@@ -120,13 +126,13 @@ import Glibc
         let trust = ["--cacert", workspace.caCertificate, "--resolve", "localhost:\(port):127.0.0.1"]
         var health = Result(status: 1, stdout: "", stderr: "")
         for _ in 0..<100 where health.status != 0 {
-            health = try Self.curl(trust + ["--http2", "-w", " %{http_version}", base + "/healthz"])
+            health = try await Self.curl(trust + ["--http2", "-w", " %{http_version}", base + "/healthz"])
             if health.status != 0 { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(health.stdout == #"{"status":"ok","lastSeq":0} 2"#, "\(health.stderr)")
-        let http1 = try Self.curl(trust + ["--http1.1", "-w", " %{http_version}", base + "/healthz"])
+        let http1 = try await Self.curl(trust + ["--http1.1", "-w", " %{http_version}", base + "/healthz"])
         #expect(http1.stdout.hasSuffix(" 1.1"))
-        let plain = try Self.curl(["-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
+        let plain = try await Self.curl(["-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
         #expect(plain.stdout != "200")
 
         // A stream opened before the reload, kept by a curl in the background.
@@ -137,15 +143,15 @@ import Glibc
         try stream.run()
         try await Task.sleep(for: .milliseconds(700))
 
-        let insert = { (data: Int) throws -> Result in
-            try Self.curl(trust + ["--http2", "-X", "POST", "-H", "Content-Type: application/json", "--data",
+        let insert = { (data: Int) async throws -> Result in
+            try await Self.curl(trust + ["--http2", "-X", "POST", "-H", "Content-Type: application/json", "--data",
                                    #"{"event":"tls","data":\#(data)}"#, base + "/insert"])
         }
-        #expect(try insert(1).stdout.hasPrefix(#"{"seq":1,"#))
-        #expect(try Self.curl(trust + ["-v", base + "/healthz"]).stderr.contains("CN=broker-one"))
+        #expect(try await insert(1).stdout.hasPrefix(#"{"seq":1,"#))
+        #expect(try await Self.curl(trust + ["-v", base + "/healthz"]).stderr.contains("CN=broker-one"))
 
         // The new certificate comes as a full chain: leaf, then the CA.
-        let (newCertificate, newKey) = try workspace.certificate("broker-two")
+        let (newCertificate, newKey) = try await workspace.certificate("broker-two")
         let chain = try String(contentsOfFile: newCertificate, encoding: .utf8) + String(contentsOfFile: workspace.caCertificate, encoding: .utf8)
         try FileManager.default.removeItem(atPath: certificate)
         try chain.write(toFile: certificate, atomically: true, encoding: .utf8)
@@ -155,20 +161,20 @@ import Glibc
         var subject = ""
         for _ in 0..<50 where !subject.contains("CN=broker-two") {
             try await Task.sleep(for: .milliseconds(100))
-            subject = try Self.curl(trust + ["-v", base + "/healthz"]).stderr
+            subject = try await Self.curl(trust + ["-v", base + "/healthz"]).stderr
         }
         #expect(subject.contains("CN=broker-two"))
-        #expect(try insert(2).stdout.hasPrefix(#"{"seq":2,"#))
+        #expect(try await insert(2).stdout.hasPrefix(#"{"seq":2,"#))
 
         // A key that does not match: the reload is refused and the current pair stays.
-        let (_, strayKey) = try workspace.certificate("stray")
+        let (_, strayKey) = try await workspace.certificate("stray")
         try FileManager.default.removeItem(atPath: key)
         try FileManager.default.copyItem(atPath: strayKey, toPath: key)
         kill(server.process.processIdentifier, SIGHUP)
         try await Task.sleep(for: .milliseconds(500))
-        #expect(try Self.curl(trust + ["-v", base + "/healthz"]).stderr.contains("CN=broker-two"))
+        #expect(try await Self.curl(trust + ["-v", base + "/healthz"]).stderr.contains("CN=broker-two"))
 
-        stream.waitUntilExit()
+        try await Self.waitForExit(stream, seconds: 15)
         let streamed = (try? String(contentsOfFile: streamOutput, encoding: .utf8)) ?? ""
         #expect(streamed.contains("id: 1") && streamed.contains("id: 2"), "the stream opened before the reload: \(streamed)")
         #expect(streamed.contains(": ping"), "no heartbeat over HTTP/2")
@@ -181,7 +187,7 @@ import Glibc
         let took = try await server.terminate()
         #expect(took < .seconds(2), "took \(took)")
         #expect(server.process.terminationStatus == 0)
-        lastStream.waitUntilExit()
+        try await Self.waitForExit(lastStream, seconds: 15)
         let logged = try String(contentsOfFile: errorLog, encoding: .utf8)
         #expect(logged.contains("reloaded the TLS certificate") && logged.contains("kept the current TLS certificate"))
     }
@@ -192,7 +198,7 @@ import Glibc
 @Suite(.timeLimit(.minutes(2)), .serialized) struct StalledShutdownTests {
     @Test(arguments: [false, true]) func sigtermWithAStalledReader(tls: Bool) async throws {
         let workspace = try SecureProcessTests.Workspace()
-        let (certificate, key) = tls ? try workspace.certificate("server") : ("", "")
+        let (certificate, key) = tls ? try await workspace.certificate("server") : ("", "")
         let server = try await ProcessTests.Server.launch(
             arguments: ["serve", "--host", "127.0.0.1", "--data-dir", workspace.data, "--fsync", "never"]
                 + (tls ? ["--tls-cert", certificate, "--tls-key", key] : []),
@@ -202,12 +208,12 @@ import Glibc
         let client = ["--cacert", workspace.caCertificate, "--resolve", "localhost:\(port):127.0.0.1"]
         var health = SecureProcessTests.Result(status: 1, stdout: "", stderr: "")
         for _ in 0..<100 where health.status != 0 {
-            health = try SecureProcessTests.curl(client + [base + "/healthz"])
+            health = try await SecureProcessTests.curl(client + [base + "/healthz"])
             if health.status != 0 { try await Task.sleep(for: .milliseconds(100)) }
         }
         let payload = "\"" + String(repeating: "x", count: 50_000) + "\""
         for _ in 0..<60 {
-            _ = try SecureProcessTests.curl(client + ["-X", "POST", "-H", "Content-Type: application/json",
+            _ = try await SecureProcessTests.curl(client + ["-X", "POST", "-H", "Content-Type: application/json",
                                                       "--data", #"{"event":"big","data":\#(payload)}"#, base + "/insert"])
         }
         // Reads 1 KB/s from the start of a 3 MB backlog: its writes stall at once.
@@ -222,7 +228,7 @@ import Glibc
         #expect(took < .seconds(2), "took \(took)")
         #expect(server.process.terminationStatus == 0)
         // The log was closed properly: everything acknowledged is there.
-        let verify = try Command.run(ProcessTests.brokerPath, ["verify", workspace.data])
+        let verify = try await Command.run(ProcessTests.brokerPath, ["verify", workspace.data])
         #expect(verify.status == 0 && verify.stdout.contains("60 record(s)"), "\(verify.stdout) \(verify.stderr)")
     }
 }

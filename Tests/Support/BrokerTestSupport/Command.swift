@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// The `broker` executable the tests run: the one built beside the test bundle (the
@@ -27,6 +28,17 @@ public struct CommandResult: Sendable {
 }
 
 public enum Command {
+    /// Runs the command on a Dispatch thread, so that waiting for it never holds one of
+    /// Swift concurrency's few threads (two on this machine: tests blocking them starve
+    /// every other test, as seen under ThreadSanitizer).
+    public static func run(_ executable: String, _ arguments: [String], in directory: String? = nil) async throws -> CommandResult {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try run(executable, arguments, in: directory) as CommandResult })
+            }
+        }
+    }
+
     /// Runs `executable arguments…` in `directory` with no standard input and waits for
     /// it; each caller bounds it (a command's own timeout, or a tool that ends).
     public static func run(_ executable: String, _ arguments: [String], in directory: String? = nil) throws -> CommandResult {
