@@ -13,10 +13,11 @@ extension ServerProcesses {
         static func withServer(_ extra: [String] = [], _ body: (ProcessTests.Server, String) async throws -> Void) async throws {
             let directory = NSTemporaryDirectory() + "broker-hostile-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let port = ProcessTests.freePort()
-            let server = try ProcessTests.Server(
-                arguments: ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", directory, "--fsync", "never",
-                            "--idle-timeout-ms", "500", "--heartbeat-ms", "200", "--max-body", "64K"] + extra, port: port)
+            defer { try? FileManager.default.removeItem(atPath: directory + ".stderr") }
+            let server = try await ProcessTests.Server.launch(
+                arguments: ["serve", "--host", "127.0.0.1", "--data-dir", directory, "--fsync", "never",
+                            "--idle-timeout-ms", "500", "--heartbeat-ms", "200", "--max-body", "64K"] + extra,
+                errorLog: directory + ".stderr")
             _ = try await server.ready()
             try await body(server, directory)
             _ = try await server.terminate()

@@ -18,23 +18,6 @@ extension ServerProcesses {
     @Suite(.timeLimit(.minutes(2)), .serialized) struct ProcessTests {
         static var brokerPath: String { BrokerExecutable.path }
 
-        /// A free loopback port: bind to port 0 and read what the kernel chose.
-        static func freePort() -> Int {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            withUnsafeMutablePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(fd, $0, length) }
-            }
-            withUnsafeMutablePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
-            }
-            return Int(UInt16(bigEndian: address.sin_port))
-        }
-
         final class Server: @unchecked Sendable {
             let process: Process
             private(set) var port: Int
@@ -61,8 +44,14 @@ extension ServerProcesses {
             /// Starts `broker` with `--port 0` and learns the port the kernel gave it from
             /// the server's log in `errorLog` (at most 15 s): unlike a port picked in advance,
             /// no other test's server can take it in between.
-            static func launch(arguments: [String], environment: [String: String] = [:], errorLog: String) async throws -> Server {
-                let server = try Server(arguments: arguments + ["--port", "0"], environment: environment, port: 0, errorLog: errorLog)
+            /// `portArguments` is what asks for port 0 (empty when the command or the
+            /// environment already does).
+            static func launch(
+                executable: String = ProcessTests.brokerPath, arguments: [String], environment: [String: String] = [:],
+                errorLog: String, portArguments: [String] = ["--port", "0"]
+            ) async throws -> Server {
+                let server = try Server(
+                    executable: executable, arguments: arguments + portArguments, environment: environment, port: 0, errorLog: errorLog)
                 for _ in 0..<300 {
                     let logged = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
                     if let range = logged.range(of: #"listening on 127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
@@ -118,9 +107,10 @@ extension ServerProcesses {
         @Test func sigtermStopsWithinTwoSecondsAndRestartKeepsTheLog() async throws {
             let directory = NSTemporaryDirectory() + "broker-process-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let port = Self.freePort()
-            let server = try Server(
-                arguments: ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", directory, "--fsync", "always"], port: port)
+            let server = try await Server.launch(
+                arguments: ["serve", "--host", "127.0.0.1", "--data-dir", directory, "--fsync", "always"], errorLog: directory + ".stderr")
+            defer { try? FileManager.default.removeItem(atPath: directory + ".stderr") }
+            let port = server.port
             #expect(try await server.ready() == #"{"status":"ok","lastSeq":0}"#)
             for i in 1...3 {
                 let (status, _) = try await Self.post("http://127.0.0.1:\(port)/insert", #"{"event":"p","data":\#(i)}"#)
@@ -135,8 +125,10 @@ extension ServerProcesses {
             subscriber.cancel()
 
             // Environment variables configure the restart; the log goes on.
-            let port2 = Self.freePort()
-            let again = try Server(arguments: ["serve", "--host", "127.0.0.1"], environment: ["PORT": "\(port2)", "BROKER_DATA_DIR": directory], port: port2)
+            let again = try await Server.launch(
+                arguments: ["serve", "--host", "127.0.0.1"], environment: ["PORT": "0", "BROKER_DATA_DIR": directory],
+                errorLog: directory + ".stderr", portArguments: [])
+            let port2 = again.port
             #expect(try await again.ready() == #"{"status":"ok","lastSeq":3}"#)
             let (status, body) = try await Self.post("http://127.0.0.1:\(port2)/insert", #"{"event":"p","data":4}"#)
             #expect(status == 200)
@@ -147,10 +139,10 @@ extension ServerProcesses {
         @Test func aSecondServerOnTheSameDirectoryIsRefused() async throws {
             let directory = NSTemporaryDirectory() + "broker-process-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let port = Self.freePort()
-            let first = try Server(arguments: ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", directory], port: port)
+            defer { try? FileManager.default.removeItem(atPath: directory + ".stderr") }
+            let first = try await Server.launch(arguments: ["serve", "--host", "127.0.0.1", "--data-dir", directory], errorLog: directory + ".stderr")
             _ = try await first.ready()
-            let second = try Server(arguments: ["serve", "--host", "127.0.0.1", "--port", "\(Self.freePort())", "--data-dir", directory], port: 0)
+            let second = try Server(arguments: ["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", directory], port: 0)
             for _ in 0..<500 where second.exited.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
             #expect(second.exited.withLock { $0 } != nil)
             #expect(second.process.terminationStatus != 0)
@@ -176,9 +168,8 @@ extension ServerProcesses {
 
             let errorLog = directory + ".stderr"
             defer { try? FileManager.default.removeItem(atPath: errorLog) }
-            let port = Self.freePort()
-            let server = try Server(
-                arguments: ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", directory], port: port, errorLog: errorLog)
+            let server = try await Server.launch(arguments: ["serve", "--host", "127.0.0.1", "--data-dir", directory], errorLog: errorLog)
+            let port = server.port
             _ = try await server.ready()
             var health = ""
             for _ in 0..<200 {
@@ -195,7 +186,7 @@ extension ServerProcesses {
             #expect(logged.contains("critical broker.log: scrub found damage") && logged.contains(first), "\(logged)")
 
             let strict = try Server(
-                arguments: ["serve", "--host", "127.0.0.1", "--port", "\(Self.freePort())", "--data-dir", directory, "--verify-on-open"],
+                arguments: ["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", directory, "--verify-on-open"],
                 port: 0, errorLog: errorLog)
             for _ in 0..<500 where strict.exited.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
             #expect(strict.process.terminationStatus != 0)
@@ -208,9 +199,10 @@ extension ServerProcesses {
         @Test func serveRaisesItsOpenFileLimit() async throws {
             let directory = NSTemporaryDirectory() + "broker-process-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let port = Self.freePort()
-            let command = "ulimit -Sn 256 && exec '\(ProcessTests.brokerPath)' serve --host 127.0.0.1 --port \(port) --data-dir '\(directory)'"
-            let server = try Server(executable: "/bin/sh", arguments: ["-c", command], port: port)
+            defer { try? FileManager.default.removeItem(atPath: directory + ".stderr") }
+            let command = "ulimit -Sn 256 && exec '\(ProcessTests.brokerPath)' serve --host 127.0.0.1 --port 0 --data-dir '\(directory)'"
+            let server = try await Server.launch(
+                executable: "/bin/sh", arguments: ["-c", command], errorLog: directory + ".stderr", portArguments: [])
             _ = try await server.ready()
             let limits = try String(contentsOfFile: "/proc/\(server.process.processIdentifier)/limits", encoding: .utf8)
             let line = try #require(limits.split(separator: "\n").first { $0.hasPrefix("Max open files") })
