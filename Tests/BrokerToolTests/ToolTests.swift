@@ -14,9 +14,13 @@ struct Tool {
 
     /// Runs `broker arguments…` in `directory`, or with `shell` a bash command line in
     /// which `BROKER` stands for the executable.
-    static func run(_ arguments: [String], in directory: String = segments, shell: String? = nil) throws -> Result {
-        if let shell { return try Command.shell(shell, in: directory) }
-        return try Command.run(path, arguments, in: directory)
+    /// Async, on a Dispatch thread: a test waiting for a tool must not hold one of Swift
+    /// concurrency's two threads (under TSan that starved the hub's tests).
+    static func run(_ arguments: [String], in directory: String = segments, shell: String? = nil) async throws -> Result {
+        if let shell {
+            return try await Command.run("/bin/bash", ["-c", "set -o pipefail; " + shell.replacingOccurrences(of: "BROKER", with: "'\(path)'")], in: directory)
+        }
+        return try await Command.run(path, arguments, in: directory)
     }
 
     /// Compares with the golden file `Fixtures/tools/NAME` (rewritten with BROKER_REGENERATE_FIXTURES=1).
@@ -44,17 +48,17 @@ struct Tool {
         (["replay", "lz4", "--as-of", "1700000000012"], "replay-as-of.jsonl"),
         (["replay", "lz4", "--as-of", "1700000000012", "--event", "cart"], "replay-as-of-cart.jsonl"),
     ])
-    func outputMatchesGolden(arguments: [String], golden: String) throws {
-        let result = try Tool.run(arguments)
+    func outputMatchesGolden(arguments: [String], golden: String) async throws {
+        let result = try await Tool.run(arguments)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try Tool.matchesGolden(result.stdout, golden), "\(arguments) differs from Fixtures/tools/\(golden):\n\(result.stdout.prefix(2000))")
     }
 
-    @Test func replayEqualsTheRecordsTheLibraryReads() throws {
+    @Test func replayEqualsTheRecordsTheLibraryReads() async throws {
         let expected = try JSONDecoder().decode(
             [String: [[String: AnyCodable]]].self,
             from: Data(contentsOf: URL(fileURLWithPath: Tool.segments + "/lz4/expected.json")))["records"] ?? []
-        let lines = try Tool.run(["replay", "lz4"]).stdout.split(separator: "\n")
+        let lines = try await Tool.run(["replay", "lz4"]).stdout.split(separator: "\n")
         #expect(lines.count == expected.count)
         for (line, record) in zip(lines, expected) {
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
@@ -63,62 +67,62 @@ struct Tool {
         }
     }
 
-    @Test func badPathsFailClearly() throws {
+    @Test func badPathsFailClearly() async throws {
         let empty = NSTemporaryDirectory() + "broker-empty-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: empty) }
         for command in ["dump", "verify", "replay"] {
-            let missing = try Tool.run([command, "/no/such/path"])
+            let missing = try await Tool.run([command, "/no/such/path"])
             #expect(missing.status == 1)
             #expect(missing.stderr.contains("/no/such/path: no such file or directory"))
-            let notLog = try Tool.run([command, empty])
+            let notLog = try await Tool.run([command, empty])
             #expect(notLog.status == 1)
             #expect(notLog.stderr.contains("not a Broker data directory"))
-            let otherFile = try Tool.run([command, "lz4/expected.json"])
+            let otherFile = try await Tool.run([command, "lz4/expected.json"])
             #expect(otherFile.status == 1)
             #expect(otherFile.stderr.contains("not a Broker segment file"))
         }
     }
 
-    @Test func replayStopsAtDamageNamingSegmentAndOffset() throws {
-        let result = try Tool.run(["replay", "corrupt-sealed"])
+    @Test func replayStopsAtDamageNamingSegmentAndOffset() async throws {
+        let result = try await Tool.run(["replay", "corrupt-sealed"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("00000000000000000001.seg: damaged at byte offset 32: CRC mismatch"))
     }
 }
 
 @Suite(.timeLimit(.minutes(2))) struct VerifyTests {
-    @Test func soundLogsPass() throws {
+    @Test func soundLogsPass() async throws {
         for fixture in ["uncompressed", "lz4", "uncompressed/00000000000000000034.seg"] {
-            let result = try Tool.run(["verify", fixture])
+            let result = try await Tool.run(["verify", fixture])
             #expect(result.status == 0, "\(fixture): \(result.stdout)")
             #expect(result.stdout.hasPrefix("OK: "))
         }
-        let summary = try Tool.run(["verify", "uncompressed"]).stdout
+        let summary = try await Tool.run(["verify", "uncompressed"]).stdout
         #expect(summary.hasPrefix("OK: 2 segment(s), 40 record(s), 4.8 KB in "))
     }
 
-    @Test func aTornTailIsANoteNotAFailure() throws {
-        let result = try Tool.run(["verify", "torn-tail"])
+    @Test func aTornTailIsANoteNotAFailure() async throws {
+        let result = try await Tool.run(["verify", "torn-tail"])
         #expect(result.status == 0)
         #expect(result.stderr.contains("ends with 64 bytes of an incomplete record at byte offset 2682"))
     }
 
-    @Test func damageFailsWithSegmentAndOffset() throws {
-        let result = try Tool.run(["verify", "corrupt-sealed"])
+    @Test func damageFailsWithSegmentAndOffset() async throws {
+        let result = try await Tool.run(["verify", "corrupt-sealed"])
         #expect(result.status == 1)
         #expect(result.stdout.hasPrefix("corrupt-sealed/00000000000000000001.seg: byte offset 32: CRC mismatch (stored 0x8998E404, computed 0x4C5FB4C4)\nFAILED: 1 problem(s)"))
     }
 
-    @Test func verifyNeverWrites() throws {
+    @Test func verifyNeverWrites() async throws {
         func snapshot() throws -> [Data] {
             try FileManager.default.contentsOfDirectory(atPath: Tool.segments + "/torn-tail").sorted().map {
                 try Data(contentsOf: URL(fileURLWithPath: Tool.segments + "/torn-tail/" + $0))
             }
         }
         let before = try snapshot()
-        _ = try Tool.run(["verify", "torn-tail"])
-        _ = try Tool.run(["dump", "torn-tail"])
+        _ = try await Tool.run(["verify", "torn-tail"])
+        _ = try await Tool.run(["dump", "torn-tail"])
         #expect(try snapshot() == before)
     }
 }
@@ -134,31 +138,31 @@ struct Tool {
             _ = try await log.append((0..<250).map { AppendEntry(event: "e\($0 % 10)", data: Array("{\"n\":\(chunk * 250 + $0),\"pad\":\"\(String(repeating: "z", count: 100))\"}".utf8)) })
         }
         // The writer still holds the lock: the tools read without it.
-        let verify = try Tool.run(["verify", directory])
+        let verify = try await Tool.run(["verify", directory])
         #expect(verify.status == 0, "\(verify.stdout)")
         #expect(verify.stdout.contains("5000 record(s)"))
-        let replay = try Tool.run(["replay", directory, "--event", "e3"])
+        let replay = try await Tool.run(["replay", directory, "--event", "e3"])
         #expect(replay.stdout.split(separator: "\n").count == 500)
         // A closed pipe ends the output quietly, with status 0.
         for command in ["dump", "replay", "dump --json"] {
-            let head = try Tool.run([], shell: "BROKER \(command) '\(directory)' | head -n 2")
+            let head = try await Tool.run([], shell: "BROKER \(command) '\(directory)' | head -n 2")
             #expect(head.status == 0, "\(command): \(head.stderr)")
             #expect(head.stderr.isEmpty, "\(command): \(head.stderr)")
             #expect(head.stdout.filter { $0 == "\n" }.count == 2)
         }
         // Appends keep going while readers read.
         _ = try await log.append(event: "late", data: Array("1".utf8))
-        #expect(try Tool.run(["replay", directory, "--event", "late"]).stdout == #"{"seq":5001,"event":"late","timestamp":"#
+        #expect(try await Tool.run(["replay", directory, "--event", "late"]).stdout == #"{"seq":5001,"event":"late","timestamp":"#
             + String(try #require(try log.latest(of: "late")).timestamp) + #","data":1}"# + "\n")
         await log.close()
         // Closing wrote a checkpoint: verify compares it with the segments.
-        let closed = try Tool.run(["verify", directory])
+        let closed = try await Tool.run(["verify", directory])
         #expect(closed.status == 0)
         #expect(closed.stdout.contains("CHECKPOINT: matches the segments up to seq 5001 ("), "\(closed.stdout)")
         var checkpoint = try #require(FileManager.default.contents(atPath: directory + "/CHECKPOINT"))
         checkpoint[12] ^= 0x01
         try checkpoint.write(to: URL(fileURLWithPath: directory + "/CHECKPOINT"))
-        let damaged = try Tool.run(["verify", directory])
+        let damaged = try await Tool.run(["verify", directory])
         #expect(damaged.status == 0)
         #expect(damaged.stderr.contains("the next open ignores CHECKPOINT"), "\(damaged.stderr)")
     }

@@ -59,9 +59,4 @@ public enum Command {
             status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),
             stderr: String(decoding: errors, as: UTF8.self))
     }
-
-    /// Runs a bash command line with `set -o pipefail`, `BROKER` standing for the executable.
-    public static func shell(_ line: String, in directory: String? = nil) throws -> CommandResult {
-        try run("/bin/bash", ["-c", "set -o pipefail; " + line.replacingOccurrences(of: "BROKER", with: "'\(BrokerExecutable.path)'")], in: directory)
-    }
 }
