@@ -24,6 +24,9 @@ public struct ScopePattern: Sendable, Hashable, CustomStringConvertible {
         match = text.hasSuffix("*") ? .prefix(String(text.dropLast())) : .exact(text)
     }
 
+    /// `*` alone: every name.
+    public var matchesEverything: Bool { match == .prefix("") }
+
     public func matches(_ name: String) -> Bool {
         switch match {
         case let .exact(exact): name == exact
@@ -60,7 +63,7 @@ public struct Scope: Sendable, Hashable, CustomStringConvertible {
     public var isEmpty: Bool { patterns.isEmpty }
 
     /// Whether every name is inside (a `*` pattern).
-    public var coversEverything: Bool { patterns.contains { $0.description == "*" } }
+    public var coversEverything: Bool { patterns.contains(where: \.matchesEverything) }
 
     public func allows(_ name: String) -> Bool {
         patterns.contains { $0.matches(name) }

@@ -22,9 +22,7 @@ public enum BrokerServer {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let metrics = BrokerMetrics()
-        let access = configuration.accessControl.map {
-            AccessPolicy(verifier: $0.verifier, publicSubscribe: $0.publicSubscribe, cookieName: $0.cookieName)
-        } ?? .off
+        let access = AccessPolicy(control: configuration.accessControl)
         let hub = SubscriberHub(
             log: log, capacity: configuration.subscriberBuffer, heartbeat: configuration.heartbeat,
             metrics: metrics, logger: configuration.logger)

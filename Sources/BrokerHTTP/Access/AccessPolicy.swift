@@ -7,25 +7,20 @@ import Hummingbird
 /// into a ``Grant`` and refuses what the grant does not cover, with 401 when no token
 /// backs the request and 403 when one does.
 struct AccessPolicy: Sendable {
-    /// nil: access control is off and every request may do everything.
-    let verifier: TokenVerifier?
-    /// Names anyone may read.
-    let publicSubscribe: Scope
-    /// The cookie a browser sends the token in.
-    let cookieName: String
-
-    static let off = AccessPolicy(verifier: nil, publicSubscribe: .nothing, cookieName: "broker_token")
+    /// The server's configuration; nil: access control is off and every request may
+    /// do everything.
+    let control: AccessControl?
 
     /// The request's grant. A token that is present but invalid is a 401, even where
     /// no token is needed, so a client learns that it must fetch a new one.
     func grant(for request: Request) async throws(APIError) -> Grant {
-        guard let verifier else { return .everything }
-        guard let token = Self.token(in: request, cookieName: cookieName) else {
-            return .anonymous(publicSubscribe: publicSubscribe)
+        guard let control else { return .everything }
+        guard let token = Self.token(in: request, cookieName: control.cookieName) else {
+            return .anonymous(publicSubscribe: control.publicSubscribe)
         }
         do {
-            var grant = try await verifier.verify(token)
-            grant.subscribe = grant.subscribe.union(publicSubscribe)
+            var grant = try await control.verifier.verify(token)
+            grant.subscribe = grant.subscribe.union(control.publicSubscribe)
             return grant
         } catch {
             throw Self.invalidToken(error.description)
