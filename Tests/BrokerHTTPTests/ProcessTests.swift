@@ -99,6 +99,9 @@ extension ServerProcesses {
             var request = HTTPClientRequest(url: url)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
+            // A connection of its own: a pooled one may be the server's to close at its
+            // idle timeout (500 ms in HostileTests) just as this request goes out.
+            request.headers.add(name: "Connection", value: "close")
             request.body = .bytes(Array(body.utf8))
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
             return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
