@@ -73,10 +73,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "BrokerLogTests", dependencies: ["BrokerLog", "CCRC32C"]),
+        .testTarget(name: "BrokerLogTests", dependencies: ["BrokerLog", "BrokerTestSupport", "CCRC32C"]),
         .testTarget(name: "BrokerJSONTests", dependencies: ["BrokerJSON"]),
         // Finding and running the `broker` executable, for the suites that drive it.
-        .target(name: "BrokerTestSupport", path: "Tests/Support/BrokerTestSupport"),
+        .target(name: "BrokerTestSupport", dependencies: ["BrokerLog"], path: "Tests/Support/BrokerTestSupport"),
         .testTarget(
             name: "BrokerAuthTests", dependencies: ["BrokerAuth", "BrokerTestSupport", .product(name: "JWTKit", package: "jwt-kit")]),
         .testTarget(name: "BrokerFuzzCorpusTests", dependencies: ["BrokerFuzzChecks"]),

@@ -9,26 +9,58 @@ import Glibc
 /// What the fuzz targets check for each input, shared with the tests that replay the
 /// saved corpus (`Fixtures/fuzz/`), so a crash the fuzzer found stays fixed.
 public enum FuzzChecks {
-    /// Reads `bytes` as a segment file through the same readers the log and the tools
-    /// use, decoding every frame it accepts. Any input may be rejected; none may crash,
-    /// hang, or make a reader allocate more than the file holds.
-    public static func segment(_ bytes: UnsafeRawBufferPointer, scratchPath: String) {
-        guard writeFile(scratchPath, bytes) else { return }
-        guard let segment = try? SegmentReader(path: scratchPath) else { return }
-        let frames = segment.frames()
+    /// Writes `bytes` into an empty scratch `directory` as its one segment, named by
+    /// the base seq its header field holds (so seq 0 and seqs past the valid range reach
+    /// the readers as file names too), and reads it every way Broker does: the tools'
+    /// walk of the directory and of the lone file under another name, and a writer's
+    /// open (recovery) followed by reads of everything it recovered. Any input may be
+    /// rejected; none may crash, hang, or make a reader allocate more than the file holds.
+    public static func segment(_ bytes: UnsafeRawBufferPointer, scratchDirectory directory: String) {
+        mkdir(directory, 0o755)
+        let baseSeq = bytes.count >= 20 ? bytes.loadUnaligned(fromByteOffset: 12, as: UInt64.self).littleEndian : 1
+        let segmentPath = directory + "/" + SegmentFileName.name(forBaseSeq: baseSeq)
+        let otherPath = directory + "-lone.bin"
+        defer {
+            unlink(otherPath)
+            removeEntries(of: directory)
+        }
+        guard writeFile(segmentPath, bytes), writeFile(otherPath, bytes) else { return }
+        walk(directory, limit: bytes.count)
+        walk(otherPath, limit: bytes.count)
+        recoverAndRead(directory)
+    }
+
+    /// The tools' walk, going on past all damage as `broker dump` does.
+    private static func walk(_ path: String, limit: Int) {
+        struct GoOn: DamagePolicy {
+            func handle(_ damage: Damage) -> DamageAction { .skip }
+        }
+        guard let (spans, _) = try? LogWalker<GoOn>.Span.forTool(path) else { return }
+        let walker = LogWalker(spans, policy: GoOn(), chain: NameChain(firstBaseSeq: 1), checkTimestamps: true)
         var steps = 0
         // Each step consumes at least one frame prefix, so this ends; the bound is a backstop.
-        while steps <= bytes.count, let item = try? frames.next() {
+        while steps <= limit + 4, let item = try? walker.next() {
             steps += 1
-            switch item {
-            case let .frame(frame, _):
-                precondition(frame.frameSize <= bytes.count, "a frame larger than the file")
-                if let data = try? frame.data() { precondition(data.count == frame.dataLength) }
-                _ = frame.event
-            case .damage:
-                guard (try? frames.skipDamage()) == true else { return }
-            }
+            guard case let .frame(frame, _, _) = item else { continue }
+            precondition(frame.frameSize <= limit, "a frame larger than the file")
+            if let data = try? frame.data() { precondition(data.count == frame.dataLength) }
+            _ = frame.event
         }
+    }
+
+    /// A writer's open of the directory, then every read of what it recovered.
+    private static func recoverAndRead(_ directory: String) {
+        var options = baseOptions
+        options.useCheckpoint = false
+        guard let log = try? EventLog.open(directory: directory, options: options) else { return }
+        let cursor = log.read(from: 1)
+        var count: UInt64 = 0
+        while count <= log.lastSeq, let record = try? cursor.next() {
+            count += 1
+            _ = try? log.history(of: record.event, limit: 4)
+        }
+        _ = try? log.latest()
+        // Dropped without close(), so that it writes no checkpoint.
     }
 
     /// Parses `bytes` as an insert body and as JSON. Compacting compact JSON must give
@@ -106,6 +138,18 @@ public enum FuzzChecks {
         // Each input writes a CHECKPOINT of its own.
         rename(directory + "/CHECKPOINT", directory + "/CHECKPOINT.seed")
         return records
+    }
+
+    /// Deletes every file in `directory` (the recovery may have made some).
+    private static func removeEntries(of directory: String) {
+        guard let dir = opendir(directory) else { return }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        closedir(dir)
+        for name in names { unlink(directory + "/" + name) }
     }
 
     /// Writes `parts` one after another as the file at `path`; false when it cannot.

@@ -32,6 +32,11 @@ public struct JSONCompactor {
     }
 
     /// The compact form of one JSON value (whitespace around it allowed).
+    /// Whether `bytes` are one JSON value (RFC 8259), whitespace around it allowed.
+    public static func isJSON(_ bytes: [UInt8]) -> Bool {
+        (try? compact(bytes)) != nil
+    }
+
     public static func compact(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONError) -> [UInt8] {
         try bytes.withUnsafeBytes { raw in
             Result { () throws(JSONError) in

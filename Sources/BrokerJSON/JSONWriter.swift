@@ -28,17 +28,42 @@ public enum JSONWriter {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Appends `{"seq":…,"event":…,"timestamp":…,"data":…}`; `data` is stored JSON.
-    public static func appendRecord(_ record: Record, to output: inout [UInt8]) {
+    /// Appends `{"seq":…,"event":…,"timestamp":…,"data":…}`. The server stores only
+    /// JSON, so its records go out as they are; with `checkingData`, data that is not
+    /// JSON (the library stores any bytes) goes out as `"dataBase64":"…"` instead, so
+    /// that the line stays valid JSON (SPEC.md 4.1, 5.2).
+    public static func appendRecord(_ record: Record, to output: inout [UInt8], checkingData: Bool = false) {
         output.append(contentsOf: #"{"seq":"#.utf8)
         output.append(contentsOf: String(record.seq).utf8)
         output.append(contentsOf: #","event":"#.utf8)
         appendQuoted(record.event, to: &output)
         output.append(contentsOf: #","timestamp":"#.utf8)
         output.append(contentsOf: String(record.timestamp).utf8)
+        if checkingData, !JSONCompactor.isJSON(record.data) {
+            output.append(contentsOf: #","dataBase64":""#.utf8)
+            appendBase64(record.data, to: &output)
+            output.append(contentsOf: #""}"#.utf8)
+            return
+        }
         output.append(contentsOf: #","data":"#.utf8)
         output.append(contentsOf: record.data)
         output.append(UInt8(ascii: "}"))
+    }
+
+    /// Appends `bytes` in standard base64 with padding (RFC 4648 section 4).
+    public static func appendBase64(_ bytes: [UInt8], to output: inout [UInt8]) {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var index = 0
+        while index < bytes.count {
+            let count = min(3, bytes.count - index)
+            var group = UInt32(bytes[index]) << 16
+            if count > 1 { group |= UInt32(bytes[index + 1]) << 8 }
+            if count > 2 { group |= UInt32(bytes[index + 2]) }
+            for position in 0..<4 {
+                output.append(position <= count ? alphabet[Int(group >> (18 - 6 * position)) & 63] : UInt8(ascii: "="))
+            }
+            index += 3
+        }
     }
 
     /// `{"error": reason}`.

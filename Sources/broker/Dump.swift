@@ -16,7 +16,6 @@ struct Dump: ParsableCommand {
     @OptionGroup var filter: RecordFilter
 
     func run() throws {
-        let scanner = try LogScanner.forTool(path)
         let output = Output()
         var printer: any DumpPrinter
         if stats {
@@ -26,42 +25,45 @@ struct Dump: ParsableCommand {
         } else {
             printer = TextDumpPrinter(output: output)
         }
+        let (walker, _) = try toolWalk(path, policy: PrintAndGoOn(printer: printer))
         var progress = Progress("dump")
-        var bytesRead = 0
-        try scanner.scan { item in
+        while let item = try walker.next() {
             switch item {
             case let .segment(segment, isNewest):
-                let records = try Self.countRecords(segment)
-                printer.segment(segment, isNewest: isNewest, records: records)
+                walker.policy.printer.segment(segment, isNewest: isNewest, records: try Self.countRecords(segment))
             case let .frame(frame, offset, segment):
-                bytesRead = offset + frame.frameSize
-                progress.show("\(segment.path.split(separator: "/").last ?? "") \(Formatting.bytes(bytesRead))")
-                guard filter.matches(frame) else { return }
-                printer.record(frame, offset: offset, segment: segment)
-            case let .damage(segment, offset, problem):
-                printer.damage(segment: segment, offset: offset, problem: problem)
-            case let .incompleteTail(segment, offset, bytes):
-                printer.incompleteTail(segment: segment, offset: offset, bytes: bytes)
+                progress.show("\(segment.path.split(separator: "/").last ?? "") \(Formatting.bytes(offset + frame.frameSize))")
+                guard filter.matches(frame) else { continue }
+                walker.policy.printer.record(frame, offset: offset, segment: segment)
             case .segmentEnd:
                 break
             }
         }
         progress.finish()
-        printer.finish()
+        walker.policy.printer.finish()
         output.flush()
+    }
+
+    /// Dump's policy: print the damage and go on.
+    struct PrintAndGoOn: DamagePolicy {
+        var printer: any DumpPrinter
+
+        mutating func handle(_ damage: Damage) -> DamageAction {
+            printer.damage(damage)
+            return .skip
+        }
     }
 
     /// Valid frames in a segment (for its header line): a quick pass that checks CRCs
     /// only, skipping damage as the dump itself does.
     static func countRecords(_ segment: SegmentReader) throws -> Int {
-        let frames = segment.frames()
+        struct Skip: DamagePolicy {
+            func handle(_ damage: Damage) -> DamageAction { .skip }
+        }
+        let walker = LogWalker([.init(segment)], policy: Skip())
         var count = 0
-        while let item = try frames.next() {
-            if case .frame = item {
-                count += 1
-            } else if !(try frames.skipDamage()) {
-                break
-            }
+        while let item = try walker.next() {
+            if case .frame = item { count += 1 }
         }
         return count
     }
@@ -71,18 +73,17 @@ struct Dump: ParsableCommand {
 protocol DumpPrinter {
     mutating func segment(_ segment: SegmentReader, isNewest: Bool, records: Int)
     mutating func record(_ frame: FrameView, offset: Int, segment: SegmentReader)
-    mutating func damage(segment: String, offset: Int, problem: String)
-    mutating func incompleteTail(segment: String, offset: Int, bytes: Int)
+    mutating func damage(_ damage: Damage)
     mutating func finish()
 }
 
-/// The data of a frame as JSON text, or nil when it does not decompress or is not JSON
-/// (a library user may store any bytes).
-func jsonData(_ frame: FrameView) -> (text: [UInt8]?, problem: String?) {
+/// The data of a frame as JSON text; else, when it decompresses but is not JSON (a
+/// library user may store any bytes), its bytes; and why it is not JSON.
+func jsonData(_ frame: FrameView) -> (text: [UInt8]?, bytes: [UInt8]?, problem: String?) {
     let data: [UInt8]
-    do { data = try frame.data() } catch { return (nil, "\(error)") }
-    if (try? JSONCompactor.compact(data)) != nil { return (data, nil) }
-    return (nil, "data is not JSON (\(data.count) bytes)")
+    do { data = try frame.data() } catch { return (nil, nil, "\(error)") }
+    if JSONCompactor.isJSON(data) { return (data, data, nil) }
+    return (nil, data, "data is not JSON (\(data.count) bytes)")
 }
 
 struct TextDumpPrinter: DumpPrinter {
@@ -100,7 +101,7 @@ struct TextDumpPrinter: DumpPrinter {
     }
 
     mutating func record(_ frame: FrameView, offset: Int, segment: SegmentReader) {
-        let (data, problem) = jsonData(frame)
+        let (data, _, problem) = jsonData(frame)
         output.write("  " + Formatting.right(String(frame.seq), 10) + "  " + Formatting.column(Formatting.iso8601(milliseconds: frame.timestamp), 24)
             + "  " + Formatting.right(String(frame.timestamp), 13) + "  " + Formatting.column(frame.event, 20)
             + "  " + Formatting.right(String(frame.payload.count), 8) + "  " + Formatting.right(String(frame.dataLength), 8)
@@ -109,12 +110,13 @@ struct TextDumpPrinter: DumpPrinter {
         output.line("")
     }
 
-    mutating func damage(segment: String, offset: Int, problem: String) {
-        output.line("  !! \(segment): damaged at byte offset \(offset): \(problem)")
-    }
-
-    mutating func incompleteTail(segment: String, offset: Int, bytes: Int) {
-        output.line("  .. \(segment): \(bytes) bytes of an incomplete record at byte offset \(offset) (a write in progress, or a torn tail)")
+    mutating func damage(_ damage: Damage) {
+        switch damage.kind {
+        case .corrupt:
+            output.line("  !! \(damage)")
+        case let .incompleteTail(bytes):
+            output.line("  .. \(damage.segment): byte offset \(damage.offset): \(bytes) bytes of an incomplete record (a write in progress, or a torn tail)")
+        }
     }
 
     mutating func finish() {}
@@ -131,7 +133,7 @@ struct JSONDumpPrinter: DumpPrinter {
     }
 
     mutating func record(_ frame: FrameView, offset: Int, segment: SegmentReader) {
-        let (data, problem) = jsonData(frame)
+        let (data, bytes, problem) = jsonData(frame)
         output.write(#"{"type":"record","seq":\#(frame.seq),"timestamp":\#(frame.timestamp),"time":"\#(Formatting.iso8601(milliseconds: frame.timestamp))","#
             + #""event":\#(JSONWriter.quoted(frame.event)),"storedBytes":\#(frame.payload.count),"dataBytes":\#(frame.dataLength),"#
             + #""codec":"\#(frame.codec)","segment":\#(JSONWriter.quoted(segment.path)),"offset":\#(offset),"#)
@@ -140,16 +142,24 @@ struct JSONDumpPrinter: DumpPrinter {
             output.write(data)
             output.line("}")
         } else {
+            if let bytes {
+                var base64 = Array(#""dataBase64":""#.utf8)
+                JSONWriter.appendBase64(bytes, to: &base64)
+                base64.append(contentsOf: #"","#.utf8)
+                output.write(base64)
+            }
             output.line(#""dataProblem":\#(JSONWriter.quoted(problem ?? ""))}"#)
         }
     }
 
-    mutating func damage(segment: String, offset: Int, problem: String) {
-        output.line(#"{"type":"damage","segment":\#(JSONWriter.quoted(segment)),"offset":\#(offset),"problem":\#(JSONWriter.quoted(problem))}"#)
-    }
-
-    mutating func incompleteTail(segment: String, offset: Int, bytes: Int) {
-        output.line(#"{"type":"incomplete","segment":\#(JSONWriter.quoted(segment)),"offset":\#(offset),"bytes":\#(bytes)}"#)
+    mutating func damage(_ damage: Damage) {
+        let place = #""segment":\#(JSONWriter.quoted(damage.segment)),"offset":\#(damage.offset)"#
+        switch damage.kind {
+        case .corrupt:
+            output.line(#"{"type":"damage",\#(place),"problem":\#(JSONWriter.quoted(damage.problem.description))}"#)
+        case let .incompleteTail(bytes):
+            output.line(#"{"type":"incomplete",\#(place),"bytes":\#(bytes),"problem":\#(JSONWriter.quoted(damage.problem.description))}"#)
+        }
     }
 
     mutating func finish() {}
@@ -188,8 +198,9 @@ struct StatsPrinter: DumpPrinter {
         events[frame.event, default: Totals()].raw += frame.dataLength
     }
 
-    mutating func damage(segment: String, offset: Int, problem: String) { damaged += 1 }
-    mutating func incompleteTail(segment: String, offset: Int, bytes: Int) {}
+    mutating func damage(_ damage: Damage) {
+        if damage.kind == .corrupt { damaged += 1 }
+    }
 
     mutating func finish() {
         let byName = events.sorted { $0.key < $1.key }

@@ -22,57 +22,54 @@ struct Replay: ParsableCommand {
     }
 
     func run() throws {
-        let scanner = try LogScanner.forTool(path)
+        let (walker, _) = try toolWalk(path, policy: StopAtDamage())
         let output = Output()
         var progress = Progress("replay")
         var state: [String: Record] = [:]
         var line: [UInt8] = []
-        do {
-        try scanner.scan { item in
-            switch item {
-            case let .frame(frame, offset, segment):
-                progress.show("seq \(frame.seq)")
-                let record: Record
-                if let asOf {
-                    // Timestamps never decrease with seq: nothing later can be as of T.
-                    guard frame.timestamp <= asOf else { throw StopScan() }
-                    guard filter.events.isEmpty || filter.events.contains(frame.event) else { return }
-                    record = try Self.record(frame, offset, segment)
-                    state[record.event] = record
-                    return
-                }
-                guard filter.matches(frame) else { return }
-                record = try Self.record(frame, offset, segment)
-                line.removeAll(keepingCapacity: true)
-                JSONWriter.appendRecord(record, to: &line)
-                line.append(UInt8(ascii: "\n"))
-                output.write(line)
-            case let .damage(segment, offset, problem):
-                output.flush()
-                throw ToolError("\(segment): damaged at byte offset \(offset): \(problem)")
-            case .segment, .segmentEnd, .incompleteTail:
-                break
+        walk: while let item = try walker.next() {
+            guard case let .frame(frame, offset, segment) = item else { continue }
+            progress.show("seq \(frame.seq)")
+            if let asOf {
+                // Timestamps never decrease with seq: nothing later can be as of T.
+                guard frame.timestamp <= asOf else { break walk }
+                guard filter.events.isEmpty || filter.events.contains(frame.event) else { continue }
+                let record = try Self.record(frame, offset, segment)
+                state[record.event] = record
+                continue
             }
+            guard filter.matches(frame) else { continue }
+            let record = try Self.record(frame, offset, segment)
+            line.removeAll(keepingCapacity: true)
+            JSONWriter.appendRecord(record, to: &line, checkingData: true)
+            line.append(UInt8(ascii: "\n"))
+            output.write(line)
         }
-        } catch is StopScan {}
         progress.finish()
         for record in state.values.sorted(by: { $0.seq < $1.seq }) {
             line.removeAll(keepingCapacity: true)
-            JSONWriter.appendRecord(record, to: &line)
+            JSONWriter.appendRecord(record, to: &line, checkingData: true)
             line.append(UInt8(ascii: "\n"))
             output.write(line)
         }
         output.flush()
     }
 
+    /// Replay's policy: an audit must not skip records silently, so damage stops it
+    /// with an error naming segment and offset. The incomplete end of a log being
+    /// written is where it stops quietly.
+    struct StopAtDamage: DamagePolicy {
+        func handle(_ damage: Damage) throws(LogError) -> DamageAction {
+            guard case .incompleteTail = damage.kind else { throw LogError(damage) }
+            return .stop
+        }
+    }
+
     static func record(_ frame: FrameView, _ offset: Int, _ segment: SegmentReader) throws -> Record {
-        do {
+        do throws(FrameProblem) {
             return try frame.record()
         } catch {
-            throw ToolError("\(segment.path): damaged at byte offset \(offset): \(error)")
+            throw ToolError(Damage(segment: segment.path, offset: offset, problem: error).description)
         }
     }
 }
-
-/// Ends a scan early without an error.
-struct StopScan: Error {}

@@ -13,14 +13,13 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         let started = ContinuousClock.now
-        let scanner = try LogScanner.forTool(path)
         let output = Output()
+        let (walker, isDirectory) = try toolWalk(path, policy: CountAndReport(output: output), checkChain: true, checkTimestamps: true)
         var progress = Progress("verify")
-        var problems = 0
         var segments = 0
         var records = 0
         var bytes = 0
-        try scanner.scan(checkChain: true) { item in
+        while let item = try walker.next() {
             switch item {
             case let .segment(segment, _):
                 segments += 1
@@ -28,23 +27,18 @@ struct Verify: ParsableCommand {
             case let .frame(frame, offset, segment):
                 records += 1
                 progress.show("\(records) records, \(Formatting.bytes(bytes))")
-                do {
+                do throws(FrameProblem) {
                     _ = try frame.data()
                 } catch {
-                    problems += 1
-                    output.line("\(segment.path): byte offset \(offset): \(error)")
+                    _ = walker.policy.handle(Damage(segment: segment.path, offset: offset, problem: error))
                 }
-            case let .damage(segment, offset, problem):
-                problems += 1
-                output.line("\(segment): byte offset \(offset): \(problem)")
-            case let .incompleteTail(segment, offset, bytes):
-                printError("note: \(segment) ends with \(bytes) bytes of an incomplete record at byte offset \(offset) (a write in progress, or a torn tail the next open cuts)")
             case .segmentEnd:
                 break
             }
         }
         progress.finish()
-        if scanner.isDirectory, !checkpointIsSound(output) { problems += 1 }
+        var problems = walker.policy.problems
+        if isDirectory, !checkpointIsSound(output) { problems += 1 }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let summary = "\(segments) segment(s), \(records) record(s), \(Formatting.bytes(bytes)) in \(String(format3(seconds))) s"
@@ -55,6 +49,25 @@ struct Verify: ParsableCommand {
             output.line("FAILED: \(problems) problem(s); \(summary)")
             output.flush()
             throw ExitCode(1)
+        }
+    }
+
+    /// Verify's policy: every damage is a problem line and goes on; an incomplete tail of
+    /// the newest segment is only a note, since the next open cuts it (or, for a
+    /// segment torn while it was created, gives it a fresh header).
+    struct CountAndReport: DamagePolicy {
+        let output: Output
+        var problems = 0
+
+        mutating func handle(_ damage: Damage) -> DamageAction {
+            switch damage.kind {
+            case .corrupt:
+                problems += 1
+                output.line(damage.description)
+            case let .incompleteTail(bytes):
+                printError("note: \(damage.segment): byte offset \(damage.offset): \(bytes) bytes of an incomplete record (a write in progress, or a torn tail the next open cuts): \(damage.problem)")
+            }
+            return .skip
         }
     }
 }

@@ -18,9 +18,9 @@ import Testing
     @Test func segmentCorpus() throws {
         let inputs = try Self.inputs("segments")
         #expect(inputs.count >= 5)
-        let scratch = NSTemporaryDirectory() + "broker-fuzz-replay-\(UUID().uuidString).seg"
+        let scratch = NSTemporaryDirectory() + "broker-fuzz-replay-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        for input in inputs { input.withUnsafeBytes { FuzzChecks.segment($0, scratchPath: scratch) } }
+        for input in inputs { input.withUnsafeBytes { FuzzChecks.segment($0, scratchDirectory: scratch) } }
     }
 
     @Test func insertBodyCorpus() throws {

@@ -181,7 +181,7 @@ extension ServerProcesses {
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(health.contains(#""status":"failed""#), "\(health)")
-            #expect(health.contains(first) && health.contains("corrupt at byte offset"), "\(health)")
+            #expect(health.contains(first) && health.contains(": byte offset "), "\(health)")
             let (status, body) = try await Self.post("http://127.0.0.1:\(port)/insert", #"{"event":"e1","data":1}"#)
             #expect(status == 503, "\(body)")
             _ = try await server.terminate()
@@ -194,7 +194,7 @@ extension ServerProcesses {
             for _ in 0..<500 where strict.exited.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
             #expect(strict.process.terminationStatus != 0)
             let refused = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
-            #expect(refused.contains(first) && refused.contains("corrupt at byte offset"), "\(refused)")
+            #expect(refused.contains(first) && refused.contains(": byte offset "), "\(refused)")
         }
 
         /// One descriptor per segment and per connection: serve raises its soft limit on

@@ -52,8 +52,7 @@ import Testing
     @Test func lz4FixtureHoldsBothCodecs() throws {
         var codecs = Set<UInt8>()
         for file in try FileManager.default.contentsOfDirectory(atPath: Self.root + "/lz4") where file.hasSuffix(".seg") {
-            let frames = try SegmentReader(path: Self.root + "/lz4/" + file).frames()
-            while case let .frame(frame, _)? = try frames.next() { codecs.insert(frame.codec.rawValue) }
+            for frame in try frames(in: Self.root + "/lz4/" + file) { codecs.insert(frame.codec.rawValue) }
         }
         #expect(codecs == [0, 1])
     }

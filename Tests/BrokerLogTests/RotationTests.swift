@@ -19,9 +19,7 @@ import Testing
         var seqs: [UInt64] = []
         for name in dir.segments() {
             let reader = try SegmentReader(path: dir.path + "/" + name)
-            let frames = reader.frames()
-            var inSegment: [UInt64] = []
-            while case let .frame(frame, _)? = try frames.next() { inSegment.append(frame.seq) }
+            let inSegment = try frames(in: reader.path).map(\.seq)
             #expect(inSegment.first == reader.header.baseSeq)
             #expect(SegmentFileName.baseSeq(of: name) == reader.header.baseSeq)
             if reader.fileSize > limit {

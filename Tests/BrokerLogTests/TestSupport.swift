@@ -72,3 +72,21 @@ func allRecords(_ log: EventLog, from seq: UInt64 = 1) throws -> [Record] {
     while let record = try cursor.next() { records.append(record) }
     return records
 }
+
+/// One frame of a segment file, as the walker read it.
+struct FrameInfo {
+    var seq: UInt64
+    var offset: Int
+    var size: Int
+    var codec: Codec
+}
+
+/// The frames of one segment file, read with the log's walker; damage fails.
+func frames(in path: String) throws -> [FrameInfo] {
+    let walker = LogWalker([.init(try SegmentReader(path: path))], policy: FailOnDamage())
+    var found: [FrameInfo] = []
+    while let item = try walker.next() {
+        if case let .frame(frame, offset, _) = item { found.append(FrameInfo(seq: frame.seq, offset: offset, size: frame.frameSize, codec: frame.codec)) }
+    }
+    return found
+}

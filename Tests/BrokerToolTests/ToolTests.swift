@@ -87,7 +87,7 @@ struct Tool {
     @Test func replayStopsAtDamageNamingSegmentAndOffset() async throws {
         let result = try await Tool.run(["replay", "corrupt-sealed"])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("00000000000000000001.seg: damaged at byte offset 32: CRC mismatch"))
+        #expect(result.stderr.contains("00000000000000000001.seg: byte offset 32: CRC mismatch"))
     }
 }
 
@@ -105,7 +105,7 @@ struct Tool {
     @Test func aTornTailIsANoteNotAFailure() async throws {
         let result = try await Tool.run(["verify", "torn-tail"])
         #expect(result.status == 0)
-        #expect(result.stderr.contains("ends with 64 bytes of an incomplete record at byte offset 2682"))
+        #expect(result.stderr.contains("byte offset 2682: 64 bytes of an incomplete record"))
     }
 
     @Test func damageFailsWithSegmentAndOffset() async throws {

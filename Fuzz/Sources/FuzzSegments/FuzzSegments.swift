@@ -8,7 +8,7 @@ import Glibc
 /// libFuzzer calls this with each input.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSegments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    FuzzChecks.segment(UnsafeRawBufferPointer(start: data, count: size), scratchPath: "/dev/shm/broker-fuzz-\(getpid()).seg")
+    FuzzChecks.segment(UnsafeRawBufferPointer(start: data, count: size), scratchDirectory: "/dev/shm/broker-fuzz-\(getpid())")
     return 0
 }
 

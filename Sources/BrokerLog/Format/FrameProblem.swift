@@ -17,6 +17,16 @@ public enum FrameProblem: Error, Equatable, Sendable, CustomStringConvertible {
     case badCompressedPayload(String)
     case seqOutOfOrder(expected: UInt64, found: UInt64)
     case badPrevSeq(seq: UInt64, prevSeq: UInt64)
+    /// A link to no record (`prevSeq` 0) with a non-zero offset, or a link to an offset inside a header.
+    case badPrevOffset(prevSeq: UInt64, prevOffset: UInt32)
+    /// A seq (of a record or a segment's base) outside 1...``RecordFrame/maxSeq``.
+    case seqOutOfRange(UInt64)
+    /// A file named like a segment that cannot be one (a directory; a name whose seq is out of range).
+    case notASegmentFile(String)
+    /// A segment that does not start where the one before it ends.
+    case segmentGap(expectedBaseSeq: UInt64, foundBaseSeq: UInt64)
+    /// A record stamped earlier than the record before it (`broker verify` only).
+    case timestampDecreased(seq: UInt64, timestamp: Int64, previous: Int64)
     /// A record's link to the previous record of its name points elsewhere than that record.
     case brokenNameChain(seq: UInt64, expected: RecordLocation?, found: RecordLocation)
 
@@ -44,6 +54,11 @@ public enum FrameProblem: Error, Equatable, Sendable, CustomStringConvertible {
         case let .badCompressedPayload(why): "bad LZ4 payload: \(why)"
         case let .seqOutOfOrder(e, f): "seq \(f) where \(e) was expected"
         case let .badPrevSeq(s, p): "record \(s) links to previous seq \(p), not below it"
+        case let .badPrevOffset(p, o): "link to seq \(p) at byte offset \(o) cannot point at a frame"
+        case let .seqOutOfRange(s): "seq \(s) is outside 1...\(RecordFrame.maxSeq)"
+        case let .notASegmentFile(why): why
+        case let .segmentGap(e, f): "starts at seq \(f) but seq \(e) was expected (a segment is missing or misnamed)"
+        case let .timestampDecreased(s, t, p): "record \(s) has timestamp \(t), earlier than the \(p) before it"
         case let .brokenNameChain(s, e, f):
             "record \(s) links to seq \(f.seq) at offset \(f.offset), but the previous record of its name is "
                 + (e.map { "seq \($0.seq) at offset \($0.offset)" } ?? "none")

@@ -6,6 +6,9 @@ public enum RecordFrame {
     public static let fixedBodySize = 32
     /// The largest body a frame may declare (and the largest uncompressed data).
     public static let maxBodyLength = 1 << 30
+    /// The greatest valid seq, 2^63 - 1: every seq fits a signed 64-bit integer, and
+    /// `seq + 1` never overflows (SPEC.md 1).
+    public static let maxSeq = UInt64(Int64.max)
     /// The smallest valid body: fixed fields plus a one-byte name.
     public static let minBodyLength = fixedBodySize + 1
     /// The most a frame's prefix, fixed fields and name take: enough to read a
@@ -13,17 +16,24 @@ public enum RecordFrame {
     public static let maxHeadSize = prefixSize + fixedBodySize + EventName.maxBytes
 
     /// The fields of one record before encoding.
-    struct Fields {
-        var seq: UInt64
-        var timestamp: Int64
-        var prevSeq: UInt64
-        var prevOffset: UInt32
+    package struct Fields {
+        package var seq: UInt64
+        package var timestamp: Int64
+        package var prevSeq: UInt64
+        package var prevOffset: UInt32
+
+        package init(seq: UInt64, timestamp: Int64, prevSeq: UInt64, prevOffset: UInt32) {
+            self.seq = seq
+            self.timestamp = timestamp
+            self.prevSeq = prevSeq
+            self.prevOffset = prevOffset
+        }
     }
 
     /// Appends one frame to `output` and returns its size. With `compress`, the data is
     /// stored LZ4-compressed when that makes the payload smaller; `scratch` is reused
     /// working space so that encoding allocates nothing in the steady state.
-    static func encode(
+    package static func encode(
         _ fields: Fields, event: String, data: [UInt8], compress: Bool,
         scratch: inout [UInt8], into output: inout [UInt8]
     ) -> Int {
@@ -62,13 +72,13 @@ public enum RecordFrame {
         return frameSize
     }
 
-    /// Parses and checks the frame at the start of `bytes` (rules 1 to 3 of SPEC.md 2.3;
-    /// the codec payload is checked by ``FrameView/data()``, seq order by the caller).
     /// The CRC field of the frame that starts at `start` in `bytes`.
     static func crcField(of bytes: [UInt8], at start: Int) -> UInt32 {
         bytes.withUnsafeBytes { $0.loadLE(UInt32.self, at: start + 4) }
     }
 
+    /// Parses and checks the frame at the start of `bytes` (rules 1 to 3 of SPEC.md 2.3;
+    /// the codec payload is checked by ``FrameView/data()``, seq order by the caller).
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(FrameProblem) -> FrameView {
         guard bytes.count >= prefixSize else { throw .short(needed: prefixSize, available: bytes.count) }
         let bodyLength = bytes.loadLE(UInt32.self, at: 0)
@@ -147,11 +157,16 @@ public struct FrameView {
         }
         let seq = frame.loadLE(UInt64.self, at: 8)
         let prevSeq = frame.loadLE(UInt64.self, at: 24)
+        let prevOffset = frame.loadLE(UInt32.self, at: 32)
+        guard seq >= 1, seq <= RecordFrame.maxSeq else { throw .seqOutOfRange(seq) }
         guard prevSeq < seq else { throw .badPrevSeq(seq: seq, prevSeq: prevSeq) }
+        guard prevSeq == 0 ? prevOffset == 0 : prevOffset >= SegmentHeader.size else {
+            throw .badPrevOffset(prevSeq: prevSeq, prevOffset: prevOffset)
+        }
         self.seq = seq
         self.timestamp = frame.loadLE(Int64.self, at: 16)
         self.prevSeq = prevSeq
-        self.prevOffset = frame.loadLE(UInt32.self, at: 32)
+        self.prevOffset = prevOffset
         self.codec = codec
         self.bytes = frame
     }

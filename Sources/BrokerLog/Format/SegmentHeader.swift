@@ -39,8 +39,10 @@ public struct SegmentHeader: Sendable, Equatable {
         guard version == currentVersion else { throw .unsupportedVersion(version) }
         let flags = bytes.loadLE(UInt16.self, at: 10)
         guard flags == 0 else { throw .badHeaderFlags(flags) }
+        let baseSeq = bytes.loadLE(UInt64.self, at: 12)
+        guard baseSeq >= 1, baseSeq <= RecordFrame.maxSeq else { throw .seqOutOfRange(baseSeq) }
         return SegmentHeader(
-            baseSeq: bytes.loadLE(UInt64.self, at: 12),
+            baseSeq: baseSeq,
             createdMs: bytes.loadLE(Int64.self, at: 20)
         )
     }

@@ -1,15 +1,9 @@
-/// Where a record's frame is: its seq (which names its segment) and byte offset.
-public struct RecordLocation: Sendable, Equatable {
-    public var seq: UInt64
-    public var offset: UInt32
-}
-
 /// The latest record of every event name: the one in-memory structure that grows
 /// with the number of names (SPEC.md 3.5). An open-addressing table of 16-byte slots
 /// (linear probing, at most 3/4 full) whose names live back to back in one byte
 /// arena, so a name costs its bytes plus about 20 to 45 bytes, and lookups hash the
 /// name's bytes straight from a frame without making a String.
-struct LatestIndex {
+package struct LatestIndex {
     /// seq 0 marks an empty slot (seqs start at 1).
     private struct Slot {
         var seq: UInt64 = 0

@@ -19,17 +19,10 @@ struct ReadView: Sendable {
         guard let segment = segment(holding: location.seq) else {
             throw .corrupt(segment: "(none)", offset: 0, problem: .seqOutOfOrder(expected: location.seq, found: 0))
         }
-        let reader = FrameReader(
-            file: segment.file, from: Int(location.offset), limit: segment.size, expectedSeq: location.seq, chunkSize: 4096)
-        switch try reader.next() {
-        case let .frame(frame, _):
-            do { return try frame.record() } catch {
+        return try LogWalker.frame(at: Int(location.offset), seq: location.seq, in: segment.reader, limit: segment.size) { frame throws(LogError) in
+            do throws(FrameProblem) { return try frame.record() } catch {
                 throw .corrupt(segment: segment.path, offset: Int(location.offset), problem: error)
             }
-        case let .damage(offset, problem):
-            throw .corrupt(segment: segment.path, offset: offset, problem: problem)
-        case nil:
-            throw .corrupt(segment: segment.path, offset: Int(location.offset), problem: .short(needed: RecordFrame.prefixSize, available: 0))
         }
     }
 
@@ -147,43 +140,34 @@ extension EventLog {
 /// Reads records in seq order across segments, up to the seq that was visible when
 /// it was made. Not thread-safe: use it from one task.
 public final class LogCursor {
-    private let view: ReadView
+    private let walker: LogWalker<FailOnDamage>
+    private let visibleSeq: UInt64
     private var nextSeq: UInt64
-    private var segmentIndex: Int
-    private var reader: FrameReader?
-    private var readerSegment: SegmentSnapshot?
 
     init(view: ReadView, from seq: UInt64) {
-        self.view = view
-        self.nextSeq = max(seq, 1)
-        self.segmentIndex = view.segments.lastIndex { $0.baseSeq <= max(seq, 1) } ?? 0
+        let first = max(seq, 1)
+        let position = view.segments.lastIndex { $0.baseSeq <= first } ?? 0
+        var spans: [LogWalker<FailOnDamage>.Span] = []
+        for (index, segment) in view.segments.enumerated().dropFirst(position) {
+            // The first segment is entered at the sparse index's entry for `first`.
+            let start = index == position ? segment.offsets.floor(first) : nil
+            spans.append(.init(segment.reader, from: start?.offset ?? SegmentHeader.size, expectedSeq: start?.seq, readAhead: 64 << 10))
+        }
+        self.walker = LogWalker(spans, policy: FailOnDamage(), checkContinuity: false)
+        self.visibleSeq = view.visibleSeq
+        self.nextSeq = first
     }
 
     /// The last seq this cursor will return.
-    public var endSeq: UInt64 { view.visibleSeq }
+    public var endSeq: UInt64 { visibleSeq }
 
     /// The next record, or nil after the last visible one.
     public func next() throws(LogError) -> Record? {
-        while nextSeq <= view.visibleSeq {
-            if reader == nil {
-                guard segmentIndex < view.segments.count else { return nil }
-                let segment = view.segments[segmentIndex]
-                let start = segment.offsets.floor(nextSeq) ?? (segment.baseSeq, SegmentHeader.size)
-                reader = FrameReader(file: segment.file, from: start.offset, limit: segment.size, expectedSeq: start.seq, chunkSize: 64 << 10)
-                readerSegment = segment
-            }
-            switch try reader!.next() {
-            case nil:
-                reader = nil
-                segmentIndex += 1
-            case let .damage(offset, problem):
-                throw .corrupt(segment: readerSegment!.path, offset: offset, problem: problem)
-            case let .frame(frame, offset):
-                guard frame.seq >= nextSeq else { continue }
-                nextSeq = frame.seq + 1
-                do { return try frame.record() } catch {
-                    throw .corrupt(segment: readerSegment!.path, offset: offset, problem: error)
-                }
+        while nextSeq <= visibleSeq, let item = try walker.next() {
+            guard case let .frame(frame, offset, segment) = item, frame.seq >= nextSeq else { continue }
+            nextSeq = frame.seq + 1
+            do { return try frame.record() } catch {
+                throw .corrupt(segment: segment.path, offset: offset, problem: error)
             }
         }
         return nil

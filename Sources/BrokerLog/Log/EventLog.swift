@@ -87,6 +87,9 @@ public final class EventLog: Sendable {
     /// under `always` they wait for the next fsync.
     private func write(_ batch: [AppendEntry], into state: inout LogState) throws(LogError) -> [Record] {
         try state.checkWritable()
+        guard UInt64(batch.count) <= RecordFrame.maxSeq - state.lastSeq else {
+            throw .closed(reason: "the log reached its last seq, \(RecordFrame.maxSeq)")
+        }
         var undo = AppendUndo(lastSeq: state.lastSeq, lastTimestamp: state.lastTimestamp)
         var records: [Record] = []
         records.reserveCapacity(batch.count)
@@ -105,9 +108,12 @@ public final class EventLog: Sendable {
                     scratch: &state.scratch, into: &state.writeBuffer)
                 if state.needsRotation(bufferedBytes: frameStart, frameSize: frameSize, segmentBytes: options.segmentBytes) {
                     try flush(upTo: frameStart, pending: &pending, state: &state)
+                    // The sealed segments end with this batch's first records, or with
+                    // the ones before it: the checkpoint's lastTimestamp is theirs.
+                    let sealedTimestamp = records.isEmpty ? state.lastTimestamp : timestamp
                     committed = records.count
-                    undo = AppendUndo(lastSeq: state.lastSeq, lastTimestamp: timestamp)
-                    try rotate(&state, baseSeq: seq, lastTimestamp: timestamp)
+                    undo = AppendUndo(lastSeq: state.lastSeq, lastTimestamp: sealedTimestamp)
+                    try rotate(&state, baseSeq: seq, lastTimestamp: sealedTimestamp)
                 }
                 let bufferOffset = state.writeBuffer.count - frameSize
                 let offset = state.active.size + bufferOffset
@@ -184,19 +190,21 @@ public final class EventLog: Sendable {
     /// appends are refused with the error, which ``failure`` reports.
     /// It stops early, quietly, once the log is closed.
     public func scrub() throws(LogError) {
-        for segment in unread {
-            if state.withLock({ $0.isClosed }) { return }
-            let reader = FrameReader(file: segment.file, from: SegmentHeader.size, limit: segment.size, expectedSeq: segment.baseSeq)
-            var frames = 0
-            while let item = try reader.next() {
-                frames += 1
-                if frames % 4096 == 0, state.withLock({ $0.isClosed }) { return }
-                guard case let .damage(offset, problem) = item else { continue }
-                let error = LogError.corrupt(segment: segment.path, offset: offset, problem: problem)
-                state.withLock { state in if state.failure == nil { state.failure = error } }
-                options.logger.critical("scrub found damage, the log accepts no more appends: \(error)")
-                throw error
+        let walker = LogWalker(unread.map { LogWalker<FailOnDamage>.Span($0.reader) }, policy: FailOnDamage())
+        var frames = 0
+        do {
+            while let item = try walker.next() {
+                if case .frame = item {
+                    frames += 1
+                    if frames % 4096 != 0 { continue }
+                }
+                if state.withLock({ $0.isClosed }) { return }
             }
+        } catch {
+            guard case .corrupt = error else { throw error }
+            state.withLock { state in if state.failure == nil { state.failure = error } }
+            options.logger.critical("scrub found damage, the log accepts no more appends: \(error)")
+            throw error
         }
     }
 

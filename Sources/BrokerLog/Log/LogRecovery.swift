@@ -25,32 +25,26 @@ struct LogRecovery {
         try Self.takeWriterLock(lock, directory: directory)
 
         let listed = try SegmentFileName.list(in: directory)
-        var scan = Scan(firstBaseSeq: listed.first?.baseSeq ?? 1)
+        if let bad = listed.first(where: { $0.problem != nil }), let problem = bad.problem {
+            throw .corrupt(segment: bad.path, offset: 0, problem: problem)
+        }
         var report = OpenReport()
-        var unread: [SegmentSnapshot] = []
+        var adopted: Adopted?
         if options.useCheckpoint {
             do throws(CheckpointProblem) {
-                if let adopted = try adoptCheckpoint(listed) {
-                    scan = adopted
-                    unread = adopted.segments.map(SegmentSnapshot.init)
-                    report.checkpointSeq = adopted.segments.last?.lastSeq
-                }
+                adopted = try adoptCheckpoint(listed)
             } catch {
                 options.logger.warning("\(CheckpointFile.path(in: directory)): ignored, reading every segment: \(error)")
                 report.ignoredCheckpoint = error.description
             }
         }
-        let resumeAt = scan.segments.count
-        for (position, entry) in listed.enumerated().dropFirst(max(0, resumeAt - 1)) {
-            let isNewest = position == listed.count - 1
-            if position < resumeAt {
-                // The checkpoint's last segment: go on past what it covers.
-                report.scannedBytes += try scan.continueSegment(at: position, isNewest: isNewest, recovery: self)
-            } else {
-                let segment = try openSegment(entry.path, baseSeq: entry.baseSeq, writable: isNewest)
-                report.scannedBytes += try scan.add(segment, isNewest: isNewest, recovery: self)
-            }
-        }
+        report.checkpointSeq = adopted?.segments.last?.lastSeq
+        var scan = Scan(
+            segments: adopted?.segments ?? [],
+            lastTimestamp: adopted?.lastTimestamp ?? 0,
+            chain: adopted?.chain ?? NameChain(firstBaseSeq: listed.first?.baseSeq ?? 1))
+        let unread = scan.segments.map(SegmentSnapshot.init)
+        report.scannedBytes = try scan.walk(listed, recovery: self)
         if scan.segments.isEmpty {
             scan.segments.append(try Segment.create(in: directory, baseSeq: 1, createdMs: options.clock(), faults: options.faults))
         }
@@ -64,76 +58,125 @@ struct LogRecovery {
         return Outcome(state: state, report: report, unread: unread)
     }
 
+    /// What recovery makes of damage: a torn tail of the newest segment is noted, to
+    /// be cut once the walk has found everything else sound; anything else stops the
+    /// open with the damage, before any file is changed.
+    struct Policy: DamagePolicy {
+        var tornTail: Damage?
+
+        mutating func handle(_ damage: Damage) throws(LogError) -> DamageAction {
+            guard case .incompleteTail = damage.kind else { throw LogError(damage) }
+            tornTail = damage
+            return .skip
+        }
+    }
+
     /// The segments read so far, with the index and chain check they built.
     struct Scan {
-        var segments: [Segment] = []
+        var segments: [Segment]
+        var lastTimestamp: Int64
         var chain: NameChain
-        var lastTimestamp: Int64 = 0
 
-        init(firstBaseSeq: UInt64) { chain = NameChain(firstBaseSeq: firstBaseSeq) }
-
-        /// Checks that `segment` continues the ones before it and reads all of it.
-        mutating func add(_ segment: Segment, isNewest: Bool, recovery: LogRecovery) throws(LogError) -> Int {
-            if let previous = segments.last, segment.baseSeq != previous.lastSeq + 1 {
-                throw .discontinuity(segment: segment.path, expectedBaseSeq: previous.lastSeq + 1, foundBaseSeq: segment.baseSeq)
+        /// Walks what a checkpoint did not cover (everything without one): the rest of
+        /// its last segment and every later segment. Returns the bytes read.
+        mutating func walk(_ listed: [SegmentFileName.Listed], recovery: LogRecovery) throws(LogError) -> Int {
+            let covered = segments.count
+            var spans: [LogWalker<Policy>.Span] = []
+            for (position, entry) in listed.enumerated() where position >= max(0, covered - 1) {
+                var span = LogWalker<Policy>.Span(path: entry.path, nameSeq: entry.baseSeq)
+                if position < covered {
+                    let segment = segments[position]
+                    // Past what the checkpoint covers, to the end of the file.
+                    span = .init(segment.reader, from: segment.size, expectedSeq: segment.lastSeq + 1, limit: try segment.file.size())
+                }
+                span.isNewest = position == listed.count - 1
+                spans.append(span)
             }
-            segments.append(segment)
-            return try continueSegment(at: segments.count - 1, isNewest: isNewest, recovery: recovery)
-        }
-
-        /// Reads segment `index` from its current size to the end of its file, noting
-        /// each frame; a damaged tail is cut when the segment is the newest. Returns
-        /// the bytes read.
-        mutating func continueSegment(at index: Int, isNewest: Bool, recovery: LogRecovery) throws(LogError) -> Int {
-            var segment = segments[index]
-            let start = segment.size
-            let reader = FrameReader(file: segment.file, from: start, limit: try segment.file.size(), expectedSeq: segment.lastSeq + 1)
-            scan: while let item = try reader.next() {
+            let walker = LogWalker(spans, policy: Policy(), chain: chain)
+            var scanned = 0
+            while let item = try walker.next() {
                 switch item {
-                case let .frame(frame, offset):
-                    if let problem = chain.note(frame, at: offset) {
-                        throw .corrupt(segment: segment.path, offset: offset, problem: problem)
+                case let .segment(reader, isNewest):
+                    if segments.last?.path != reader.path {
+                        segments.append(try recovery.adoptWalked(reader, writable: isNewest))
                     }
-                    segment.noteFrame(seq: frame.seq, offset: offset, crc: frame.crc)
-                    segment.size = offset + frame.frameSize
+                case let .frame(frame, offset, _):
+                    segments[segments.count - 1].noteFrame(seq: frame.seq, offset: offset, crc: frame.crc)
                     lastTimestamp = max(lastTimestamp, frame.timestamp)
-                case let .damage(offset, problem):
-                    guard isNewest else { throw .corrupt(segment: segment.path, offset: offset, problem: problem) }
-                    try recovery.cutTornTail(of: segment, at: offset, problem: problem)
-                    break scan
+                case let .segmentEnd(_, validEnd, _, _):
+                    scanned += validEnd - segments[segments.count - 1].size
+                    segments[segments.count - 1].size = validEnd
                 }
             }
-            segments[index] = segment
-            return reader.offset - start
+            chain = walker.chain ?? chain
+            if let torn = walker.policy.tornTail { try repair(torn, listed: listed, recovery: recovery) }
+            return scanned
         }
+
+        /// Cuts a torn tail, or gives a segment torn while it was created a fresh header.
+        private mutating func repair(_ torn: Damage, listed: [SegmentFileName.Listed], recovery: LogRecovery) throws(LogError) {
+            if let newest = segments.last, newest.path == torn.segment {
+                try recovery.cut(newest, at: torn.offset, damage: torn)
+                return
+            }
+            guard let entry = listed.last, entry.path == torn.segment else { throw LogError(torn) }
+            if let previous = segments.last, entry.baseSeq != previous.lastSeq + 1 {
+                throw .discontinuity(segment: entry.path, expectedBaseSeq: previous.lastSeq + 1, foundBaseSeq: entry.baseSeq)
+            }
+            segments.append(try recovery.rewriteTornCreation(entry))
+        }
+    }
+
+    /// A segment the walk found sound, opened for the log (for writing when it is the newest).
+    fileprivate func adoptWalked(_ reader: SegmentReader, writable: Bool) throws(LogError) -> Segment {
+        let file = writable ? try FileHandle.open(reader.path, flags: O_RDWR) : reader.file
+        return Segment(header: reader.header, path: reader.path, file: file, size: SegmentHeader.size, lastSeq: reader.header.baseSeq - 1, faults: options.faults)
+    }
+
+    fileprivate func rewriteTornCreation(_ entry: SegmentFileName.Listed) throws(LogError) -> Segment {
+        options.logger.warning("\(entry.path): rewriting the header of a segment torn while it was created")
+        let file = try FileHandle.open(entry.path, flags: O_RDWR)
+        let header = try Segment.writeHeader(to: file, baseSeq: entry.baseSeq, createdMs: options.clock())
+        return Segment(header: header, path: entry.path, file: file, size: SegmentHeader.size, lastSeq: entry.baseSeq - 1, faults: options.faults)
+    }
+
+    fileprivate func cut(_ segment: Segment, at offset: Int, damage: Damage) throws(LogError) {
+        let size = try segment.file.size()
+        try segment.file.truncate(to: offset)
+        try segment.file.sync()
+        options.logger.warning("\(segment.path): cut \(size - offset) bytes of torn tail at byte offset \(offset) (\(damage.problem))")
     }
 
     // MARK: Checkpoint
 
+    /// What a valid checkpoint gives the open.
+    struct Adopted {
+        var segments: [Segment]
+        var chain: NameChain
+        var lastTimestamp: Int64
+    }
+
     /// The segments, index and chain a valid checkpoint covers, checked against the
     /// directory as SPEC.md 2.6 says; nil when there is no checkpoint.
-    private func adoptCheckpoint(_ listed: [(baseSeq: UInt64, path: String)]) throws(CheckpointProblem) -> Scan? {
+    private func adoptCheckpoint(_ listed: [SegmentFileName.Listed]) throws(CheckpointProblem) -> Adopted? {
         guard let bytes = try Self.problem({ () throws(LogError) in try CheckpointFile.read(in: directory) }) else { return nil }
         let checkpoint = try Checkpoint.decode(bytes)
         if let mismatch = checkpoint.tableMismatch(with: listed) { throw mismatch }
-        var scan = Scan(firstBaseSeq: listed[0].baseSeq)
+        var segments: [Segment] = []
+        var lastFrameTimestamp: Int64?
         for (position, entry) in checkpoint.segments.enumerated() {
             let isLast = position == checkpoint.segments.count - 1
-            scan.segments.append(try adopt(entry, path: listed[position].path, isLastCovered: isLast, isNewest: position == listed.count - 1))
+            let file = try Self.problem { () throws(LogError) in
+                try FileHandle.open(listed[position].path, flags: position == listed.count - 1 ? O_RDWR : O_RDONLY)
+            }
+            let reader = try Self.problem { () throws(LogError) in try SegmentReader(file: file, path: listed[position].path, expectedBaseSeq: entry.baseSeq) }
+            lastFrameTimestamp = try entry.check(against: reader, isLastCovered: isLast) ?? lastFrameTimestamp
+            var segment = Segment(header: reader.header, path: reader.path, file: file, size: SegmentHeader.size, lastSeq: entry.baseSeq - 1, faults: options.faults)
+            segment.adopt(entry)
+            segments.append(segment)
         }
-        scan.chain = NameChain(firstBaseSeq: listed[0].baseSeq, latest: checkpoint.latest)
-        scan.lastTimestamp = checkpoint.lastTimestamp
-        return scan
-    }
-
-    /// One covered segment (its name already matched), opened and checked: its header,
-    /// size and last frame.
-    private func adopt(_ entry: Checkpoint.SegmentEntry, path: String, isLastCovered: Bool, isNewest: Bool) throws(CheckpointProblem) -> Segment {
-        var segment = try Self.problem { () throws(LogError) in try openSegment(path, baseSeq: entry.baseSeq, writable: isNewest) }
-        let mismatch = try Self.problem { () throws(LogError) in try entry.mismatch(with: segment.file, isLastCovered: isLastCovered) }
-        if let mismatch { throw mismatch }
-        segment.adopt(entry)
-        return segment
+        if let mismatch = checkpoint.timestampMismatch(lastFrameTimestamp: lastFrameTimestamp) { throw mismatch }
+        return Adopted(segments: segments, chain: NameChain(firstBaseSeq: listed[0].baseSeq, latest: checkpoint.latest), lastTimestamp: checkpoint.lastTimestamp)
     }
 
     /// Runs `body`, turning a log error into a reason to ignore the checkpoint.
@@ -155,7 +198,7 @@ struct LogRecovery {
     private func createDirectory() throws(LogError) {
         switch PathKind.of(directory) {
         case .directory: return
-        case .file: throw .notALog(path: directory, reason: "is a file, not a data directory")
+        case .file, .other: throw .notALog(path: directory, reason: "is a file, not a data directory")
         case .missing:
             var path = directory.hasPrefix("/") ? "" : "."
             for component in directory.split(separator: "/") {
@@ -166,40 +209,4 @@ struct LogRecovery {
         }
     }
 
-    /// Opens one segment and checks its header. A newest segment that is all zeros or
-    /// shorter than a header was being created when the process stopped: it holds no
-    /// record and gets a fresh header.
-    private func openSegment(_ path: String, baseSeq: UInt64, writable: Bool) throws(LogError) -> Segment {
-        let file = try FileHandle.open(path, flags: writable ? O_RDWR : O_RDONLY)
-        do throws(LogError) {
-            _ = try SegmentReader(file: file, path: path, expectedBaseSeq: baseSeq)
-        } catch {
-            guard writable, try Self.isTornCreation(file) else { throw error }
-            options.logger.warning("\(path): rewriting the header of a segment torn while it was created")
-            try Segment.writeHeader(to: file, baseSeq: baseSeq, createdMs: options.clock())
-        }
-        return Segment(baseSeq: baseSeq, path: path, file: file, size: SegmentHeader.size, lastSeq: baseSeq - 1, faults: options.faults)
-    }
-
-    private static func isTornCreation(_ file: FileHandle) throws(LogError) -> Bool {
-        let size = try file.size()
-        if size < SegmentHeader.size { return true }
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        var offset = 0
-        while offset < size {
-            let read = try file.read(into: &buffer, count: buffer.count, at: offset)
-            if read == 0 { break }
-            if buffer[0..<read].contains(where: { $0 != 0 }) { return false }
-            offset += read
-        }
-        return true
-    }
-
-    fileprivate func cutTornTail(of segment: Segment, at offset: Int, problem: FrameProblem) throws(LogError) {
-        let size = try segment.file.size()
-        try segment.file.truncate(to: offset)
-        try segment.file.sync()
-        options.logger.warning(
-            "\(segment.path): cut \(size - offset) bytes of torn tail at byte offset \(offset) (\(problem))")
-    }
 }

@@ -7,7 +7,7 @@ import Darwin
 /// An open file descriptor, closed when the last reference goes. The descriptor is
 /// immutable, so the handle can be shared between threads: POSIX positioned reads
 /// and writes need no shared offset.
-final class FileHandle: Sendable {
+package final class FileHandle: Sendable {
     let fd: Int32
     let path: String
 

@@ -1,13 +1,12 @@
 /// Reads the frames of one segment file in order through a reusable buffer, from a
 /// start offset up to a limit, checking each frame and the seq order. This is the
-/// one sequential parser of segments: recovery, reads, `dump`, `verify` and
-/// `replay` all use it.
+/// one sequential parser of segments; ``LogWalker`` drives it for every reader.
 ///
 /// A ``FrameView`` it returns points into the reader's buffer and is valid only
 /// until the next call to ``next()``.
-public final class FrameReader {
+package final class FrameReader {
     /// One step of a read.
-    public enum Item {
+    package enum Item {
         /// A valid frame and the byte offset where it starts.
         case frame(FrameView, offset: Int)
         /// An invalid frame at `offset`. The reader stays there until ``skipDamage()``.
@@ -16,11 +15,11 @@ public final class FrameReader {
 
     let file: FileHandle
     /// File offset of the next frame.
-    public private(set) var offset: Int
+    package private(set) var offset: Int
     /// Bytes beyond this offset are not read.
-    public let limit: Int
+    package let limit: Int
     /// The seq the next frame must have, when known.
-    public private(set) var expectedSeq: UInt64?
+    package private(set) var expectedSeq: UInt64?
 
     private var buffer: UnsafeMutableRawBufferPointer
     private var bufferStart = 0
@@ -39,7 +38,7 @@ public final class FrameReader {
     deinit { buffer.deallocate() }
 
     /// The next frame or damage, or nil at the limit.
-    public func next() throws(LogError) -> Item? {
+    package func next() throws(LogError) -> Item? {
         guard offset < limit else { return nil }
         let remaining = limit - offset
         let prefix = try bytes(count: min(RecordFrame.prefixSize, remaining))
@@ -72,7 +71,7 @@ public final class FrameReader {
     /// the limit; otherwise to the limit. Returns whether it could resynchronise.
     /// The seq check restarts with the next valid frame found.
     @discardableResult
-    public func skipDamage() throws(LogError) -> Bool {
+    package func skipDamage() throws(LogError) -> Bool {
         expectedSeq = nil
         let remaining = limit - offset
         if remaining >= RecordFrame.prefixSize {
@@ -86,9 +85,53 @@ public final class FrameReader {
         return false
     }
 
+    /// Gives up on the rest of the segment: ``next()`` returns nil from now on.
+    package func skipToLimit() {
+        offset = limit
+        expectedSeq = nil
+    }
+
+    /// Where the first whole, valid frame with a seq above `floor` starts, searching
+    /// every byte offset after `damaged` up to the limit; nil when there is none.
+    /// This tells damage from a torn tail (SPEC.md 3.4): a torn write leaves nothing
+    /// valid after it. Seqs grow by one a frame, so a candidate's seq can be at most
+    /// one more than the number of smallest frames that fit after `damaged`; the CRC
+    /// is checked only for offsets whose length and seq fields are plausible.
+    package func laterFrame(after damaged: Int, seqAbove floor: UInt64) throws(LogError) -> Int? {
+        let smallestFrame = RecordFrame.prefixSize + RecordFrame.minBodyLength
+        let ceiling = floor + UInt64(max(0, limit - damaged) / smallestFrame) + 1
+        let window = 64 << 10
+        var start = damaged + 1
+        let probe = FrameReader(file: file, from: start, limit: limit, expectedSeq: nil, chunkSize: window)
+        while start + smallestFrame <= limit {
+            let chunk = try bytes(at: start, count: min(window, limit - start))
+            var position = 0
+            while position + 16 <= chunk.count {
+                let bodyLength = Int(chunk.loadLE(UInt32.self, at: position))
+                let seq = chunk.loadLE(UInt64.self, at: position + 8)
+                let at = start + position
+                if bodyLength >= RecordFrame.minBodyLength, bodyLength <= RecordFrame.maxBodyLength,
+                   at + RecordFrame.prefixSize + bodyLength <= limit, seq > floor, seq <= ceiling {
+                    probe.offset = at
+                    probe.expectedSeq = nil
+                    if case .frame? = try probe.next() { return at }
+                }
+                position += 1
+            }
+            // Fields that straddle the window's end are checked with the next window.
+            start += max(1, chunk.count - 15)
+            if chunk.count < window { break }
+        }
+        return nil
+    }
+
     /// `count` bytes at `offset` (fewer only at the end of the file), refilling the
     /// buffer from the file when they are not all in it.
     private func bytes(count: Int) throws(LogError) -> UnsafeRawBufferPointer {
+        try bytes(at: offset, count: count)
+    }
+
+    private func bytes(at offset: Int, count: Int) throws(LogError) -> UnsafeRawBufferPointer {
         let inBuffer = offset >= bufferStart && offset + count <= bufferStart + bufferCount
         if !inBuffer {
             if buffer.count < count {

@@ -7,7 +7,8 @@ import Darwin
 /// One segment file as the open log keeps it: its file, size, last seq and sparse
 /// offset index. Only the newest (active) one is written.
 struct Segment {
-    let baseSeq: UInt64
+    let header: SegmentHeader
+    var baseSeq: UInt64 { header.baseSeq }
     let path: String
     let file: FileHandle
     let faults: (any StorageFaults)?
@@ -21,8 +22,8 @@ struct Segment {
 
     var isEmpty: Bool { lastSeq < baseSeq }
 
-    init(baseSeq: UInt64, path: String, file: FileHandle, size: Int, lastSeq: UInt64, faults: (any StorageFaults)?) {
-        self.baseSeq = baseSeq
+    init(header: SegmentHeader, path: String, file: FileHandle, size: Int, lastSeq: UInt64, faults: (any StorageFaults)?) {
+        self.header = header
         self.path = path
         self.file = file
         self.faults = faults
@@ -39,21 +40,22 @@ struct Segment {
             if let fault = faults?.writeFault(path: path, count: SegmentHeader.size) {
                 throw .io(path: path, operation: "write", errno: fault.errno)
             }
-            try writeHeader(to: file, baseSeq: baseSeq, createdMs: createdMs)
+            let header = try writeHeader(to: file, baseSeq: baseSeq, createdMs: createdMs)
             try FileHandle.syncDirectory(directory)
+            return Segment(header: header, path: path, file: file, size: SegmentHeader.size, lastSeq: baseSeq - 1, faults: faults)
         } catch {
             unlink(path)
             throw error
         }
-        return Segment(baseSeq: baseSeq, path: path, file: file, size: SegmentHeader.size, lastSeq: baseSeq - 1, faults: faults)
     }
 
     /// Writes a fresh header over whatever the file holds and fsyncs it.
-    static func writeHeader(to file: FileHandle, baseSeq: UInt64, createdMs: Int64) throws(LogError) {
-        let header = SegmentHeader(baseSeq: baseSeq, createdMs: createdMs).encoded()
+    static func writeHeader(to file: FileHandle, baseSeq: UInt64, createdMs: Int64) throws(LogError) -> SegmentHeader {
+        let header = SegmentHeader(baseSeq: baseSeq, createdMs: createdMs)
         try file.truncate(to: 0)
-        try file.write(header, at: 0)
+        try file.write(header.encoded(), at: 0)
         try file.sync()
+        return header
     }
 
     /// Appends frames at the end. On failure the file is cut back to its previous size,
@@ -86,6 +88,9 @@ struct Segment {
         lastFrameCRC = crc
     }
 
+    /// The segment as the walker reads it, up to its size.
+    var reader: SegmentReader { SegmentReader(file: file, path: path, header: header, fileSize: size) }
+
     /// The segment as a checkpoint records it, covering all of its bytes.
     var checkpointEntry: Checkpoint.SegmentEntry {
         Checkpoint.SegmentEntry(
@@ -106,7 +111,8 @@ struct Segment {
 
 /// The read side of a segment, as a snapshot: safe to use without the log's lock.
 struct SegmentSnapshot: Sendable {
-    let baseSeq: UInt64
+    let header: SegmentHeader
+    var baseSeq: UInt64 { header.baseSeq }
     let path: String
     let file: FileHandle
     /// The size when the snapshot was taken: frames beyond it are not read.
@@ -114,15 +120,13 @@ struct SegmentSnapshot: Sendable {
     let offsets: SparseOffsetIndex
 
     init(_ segment: Segment) {
-        baseSeq = segment.baseSeq
+        header = segment.header
         path = segment.path
         file = segment.file
         size = segment.size
         offsets = segment.offsets
     }
 
-    /// Where a forward read for `seq` should start.
-    func readStart(for seq: UInt64) -> Int {
-        offsets.floor(seq)?.offset ?? SegmentHeader.size
-    }
+    /// The segment as the walker reads it, up to the snapshot's size.
+    var reader: SegmentReader { SegmentReader(file: file, path: path, header: header, fileSize: size) }
 }

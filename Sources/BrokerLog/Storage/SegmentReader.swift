@@ -1,21 +1,21 @@
 /// A read-only view of one segment file: its header, size and frames. It takes no
 /// lock and changes nothing, so it can read a segment a running writer is appending to.
-public struct SegmentReader: Sendable {
-    public let path: String
-    public let header: SegmentHeader
+package struct SegmentReader: Sendable {
+    package let path: String
+    package let header: SegmentHeader
     /// The file's size when it was opened; frames are read up to here.
-    public let fileSize: Int
-    let file: FileHandle
+    package let fileSize: Int
+    package let file: FileHandle
 
     /// Opens a segment and checks its header. When the file has a segment name, the
     /// header's base seq must equal the name's seq.
-    public init(path: String) throws(LogError) {
-        let file = try FileHandle.openForReading(path)
+    package init(path: String) throws(LogError) {
         let fileName = String(path.split(separator: "/").last ?? "")
-        try self.init(file: file, path: path, expectedBaseSeq: SegmentFileName.baseSeq(of: fileName))
+        try self.init(file: try FileHandle.openForReading(path), path: path, expectedBaseSeq: SegmentFileName.baseSeq(of: fileName))
     }
 
-    init(file: FileHandle, path: String, expectedBaseSeq: UInt64?) throws(LogError) {
+    /// Checks the header of an open segment file; damage is thrown as ``LogError/corrupt(segment:offset:problem:)``.
+    package init(file: FileHandle, path: String, expectedBaseSeq: UInt64?) throws(LogError) {
         let size = try file.size()
         var headerBytes = [UInt8](repeating: 0, count: SegmentHeader.size)
         let read = try file.read(into: &headerBytes, count: headerBytes.count, at: 0)
@@ -30,17 +30,14 @@ public struct SegmentReader: Sendable {
         if let expected = expectedBaseSeq, expected != header.baseSeq {
             throw .corrupt(segment: path, offset: 12, problem: .baseSeqMismatch(header: header.baseSeq, fileName: expected))
         }
-        self.path = path
-        self.header = header
-        self.fileSize = size
-        self.file = file
+        self.init(file: file, path: path, header: header, fileSize: size)
     }
 
-    /// A reader of the frames from `offset` (the first frame by default) to `limit`
-    /// (the size at open by default).
-    public func frames(from offset: Int = SegmentHeader.size, limit: Int? = nil, expectedSeq: UInt64? = nil) -> FrameReader {
-        FrameReader(
-            file: file, from: offset, limit: limit ?? fileSize,
-            expectedSeq: offset == SegmentHeader.size ? header.baseSeq : expectedSeq)
+    /// A segment whose header was checked when the log opened it.
+    package init(file: FileHandle, path: String, header: SegmentHeader, fileSize: Int) {
+        self.path = path
+        self.header = header
+        self.fileSize = fileSize
+        self.file = file
     }
 }

@@ -21,14 +21,16 @@ struct RecordFilter: ParsableArguments {
     }
 }
 
-extension LogScanner {
-    /// Opens `path` for a tool, turning a bad path into a clear command-line error.
-    static func forTool(_ path: String) throws -> LogScanner {
-        do {
-            return try LogScanner(path: path)
-        } catch {
-            throw ToolError("\(error)")
-        }
+/// The walk of `path` a tool makes (SPEC.md 5.2) with its damage policy; a bad path is
+/// a clear command-line error.
+func toolWalk<Policy: DamagePolicy>(
+    _ path: String, policy: Policy, checkChain: Bool = false, checkTimestamps: Bool = false
+) throws -> (walker: LogWalker<Policy>, isDirectory: Bool) {
+    do {
+        let (spans, isDirectory) = try LogWalker<Policy>.Span.forTool(path)
+        return (LogWalker(spans, policy: policy, checkChain: checkChain, checkTimestamps: checkTimestamps), isDirectory)
+    } catch {
+        throw ToolError("\(error)")
     }
 }
 

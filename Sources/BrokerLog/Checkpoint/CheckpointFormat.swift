@@ -85,7 +85,8 @@ struct Checkpoint {
             guard length >= 1, length <= EventName.maxBytes else { throw CheckpointProblem("name length \(length) at byte \(cursor.offset - 2)") }
             let name = try cursor.take(count: length)
             let location = RecordLocation(seq: try cursor.take(UInt64.self), offset: try cursor.take(UInt32.self))
-            guard location.seq != 0, latest.update(bytes: name, to: location) == nil else {
+            guard location.seq >= 1, location.seq <= RecordFrame.maxSeq, location.offset >= SegmentHeader.size,
+                  latest.update(bytes: name, to: location) == nil else {
                 throw CheckpointProblem("bad or repeated name entry ending at byte \(cursor.offset)")
             }
         }
@@ -100,12 +101,18 @@ struct Checkpoint {
         let lastFrameOffset = try cursor.take(UInt32.self)
         let lastFrameCRC = try cursor.take(UInt32.self)
         let sparseCount = Int(try cursor.take(UInt32.self))
-        guard baseSeq >= 1, lastSeq >= baseSeq - 1, coveredBytes >= UInt64(SegmentHeader.size), coveredBytes < 1 << 40,
-              sparseCount <= (cursor.remaining / 12)
+        guard baseSeq >= 1, baseSeq <= RecordFrame.maxSeq, lastSeq >= baseSeq - 1, lastSeq <= RecordFrame.maxSeq,
+              coveredBytes >= UInt64(SegmentHeader.size), coveredBytes < 1 << 40, sparseCount <= (cursor.remaining / 12)
         else { throw CheckpointProblem("bad segment entry for base seq \(baseSeq)") }
         var offsets = SparseOffsetIndex()
         for _ in 0..<sparseCount {
-            offsets.note(seq: try cursor.take(UInt64.self), offset: Int(try cursor.take(UInt32.self)))
+            let seq = try cursor.take(UInt64.self)
+            let offset = Int(try cursor.take(UInt32.self))
+            // An entry must name a covered frame, or a read would start outside the segment.
+            guard seq >= baseSeq, seq <= lastSeq, offset >= SegmentHeader.size, offset < coveredBytes else {
+                throw CheckpointProblem("sparse index of segment \(baseSeq) names seq \(seq) at byte offset \(offset), outside the segment")
+            }
+            offsets.note(seq: seq, offset: offset)
         }
         guard offsets.count == sparseCount else { throw CheckpointProblem("sparse index of segment \(baseSeq) out of order") }
         return SegmentEntry(

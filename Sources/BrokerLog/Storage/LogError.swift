@@ -4,7 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// Everything the log reports as failure.
+/// Everything the log reports as failure: the module's one error type. It lives with
+/// Storage, the lowest layer that fails, so that errors stay typed from a failed
+/// system call up to the HTTP answer.
 public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A system call failed on `path`.
     case io(path: String, operation: String, errno: Int32)
@@ -22,6 +24,16 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The log was closed, or stopped accepting appends after a failed fsync.
     case closed(reason: String)
 
+    /// The error that stops whatever found `damage`: a gap between segments is a
+    /// discontinuity, anything else corruption.
+    public init(_ damage: Damage) {
+        if case let .segmentGap(expected, found) = damage.problem {
+            self = .discontinuity(segment: damage.segment, expectedBaseSeq: expected, foundBaseSeq: found)
+        } else {
+            self = .corrupt(segment: damage.segment, offset: damage.offset, problem: damage.problem)
+        }
+    }
+
     public var description: String {
         switch self {
         case let .io(path, operation, code):
@@ -29,9 +41,9 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .locked(path):
             "\(path) is locked by another writer (a running broker serve?)"
         case let .corrupt(segment, offset, problem):
-            "\(segment): corrupt at byte offset \(offset): \(problem)"
+            Damage(segment: segment, offset: offset, problem: problem).description
         case let .discontinuity(segment, expected, found):
-            "\(segment): starts at seq \(found) but seq \(expected) was expected (a segment is missing or misnamed)"
+            Damage(segment: segment, offset: 0, problem: .segmentGap(expectedBaseSeq: expected, foundBaseSeq: found)).description
         case let .notALog(path, reason):
             "\(path): \(reason)"
         case let .invalidEventName(why):

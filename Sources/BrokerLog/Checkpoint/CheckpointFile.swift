@@ -44,12 +44,12 @@ extension Checkpoint {
     /// Why this checkpoint's segment table does not fit the directory's segments
     /// (SPEC.md 2.6: its segments are the first ones, with the same base seqs, each
     /// continuing the one before); nil when it does.
-    func tableMismatch(with listed: [(baseSeq: UInt64, path: String)]) -> CheckpointProblem? {
+    func tableMismatch(with listed: [SegmentFileName.Listed]) -> CheckpointProblem? {
         guard !segments.isEmpty, segments.count <= listed.count else {
             return CheckpointProblem("it covers \(segments.count) segments, the directory has \(listed.count)")
         }
         for (position, entry) in segments.enumerated() {
-            guard listed[position].baseSeq == entry.baseSeq else {
+            guard listed[position].baseSeq == entry.baseSeq, listed[position].problem == nil else {
                 return CheckpointProblem("it covers base seq \(entry.baseSeq) where the directory has \(listed[position].path)")
             }
             if position > 0, entry.baseSeq != segments[position - 1].lastSeq + 1 {
@@ -58,24 +58,38 @@ extension Checkpoint {
         }
         return nil
     }
+
+    /// Why `lastTimestamp` is not the timestamp of the last covered frame (0 when the
+    /// covered segments hold none); nil when it is. Timestamps never decrease, so that
+    /// frame's is the greatest covered, and a wrong one would stamp new records wrongly.
+    func timestampMismatch(lastFrameTimestamp: Int64?) -> CheckpointProblem? {
+        let expected = lastFrameTimestamp ?? 0
+        guard lastTimestamp != expected else { return nil }
+        return CheckpointProblem("its lastTimestamp \(lastTimestamp) is not \(expected), the timestamp of the last covered record")
+    }
 }
 
 extension Checkpoint.SegmentEntry {
-    /// Why this entry does not describe the segment in `file` (SPEC.md 2.6: its size,
-    /// and its last frame's offset, seq, CRC and end); nil when it does. The segment's
-    /// header is checked by whoever opened it.
-    func mismatch(with file: FileHandle, isLastCovered: Bool) throws(LogError) -> CheckpointProblem? {
-        let size = try file.size()
+    /// Checks that this entry describes `segment` (SPEC.md 2.6: its size, and its last
+    /// frame's offset, seq, CRC and end) and returns that frame's timestamp (nil for an
+    /// empty segment). The segment's header is checked by whoever opened it.
+    func check(against segment: SegmentReader, isLastCovered: Bool) throws(CheckpointProblem) -> Int64? {
+        let size = segment.fileSize
         guard size == coveredBytes || (isLastCovered && size > coveredBytes) else {
-            return CheckpointProblem("\(file.path) is \(size) bytes, the checkpoint covers \(coveredBytes)")
+            throw CheckpointProblem("\(segment.path) is \(size) bytes, the checkpoint covers \(coveredBytes)")
         }
         if isEmpty {
-            return coveredBytes == SegmentHeader.size ? nil : CheckpointProblem("\(file.path): an empty segment entry covers \(coveredBytes) bytes")
+            guard coveredBytes == SegmentHeader.size else {
+                throw CheckpointProblem("\(segment.path): an empty segment entry covers \(coveredBytes) bytes")
+            }
+            return nil
         }
-        let reader = FrameReader(file: file, from: Int(lastFrameOffset), limit: coveredBytes, expectedSeq: lastSeq, chunkSize: 4096)
-        guard case let .frame(frame, offset)? = try reader.next(), frame.crc == lastFrameCRC, offset + frame.frameSize == coveredBytes else {
-            return CheckpointProblem("\(file.path): the frame at byte offset \(lastFrameOffset) is not the one the checkpoint names")
+        let found = try? LogWalker.frame(at: Int(lastFrameOffset), seq: lastSeq, in: segment, limit: coveredBytes) { frame in
+            (frame.crc, Int(lastFrameOffset) + frame.frameSize, frame.timestamp)
         }
-        return nil
+        guard let (crc, end, timestamp) = found, crc == lastFrameCRC, end == coveredBytes else {
+            throw CheckpointProblem("\(segment.path): the frame at byte offset \(lastFrameOffset) is not the one the checkpoint names")
+        }
+        return timestamp
     }
 }

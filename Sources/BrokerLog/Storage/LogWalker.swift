@@ -1,0 +1,299 @@
+/// The one walker of the log: segment headers, then their frames, checking each
+/// frame (SPEC.md 2.3), seq continuity within and across segments and, when asked,
+/// the name chain and timestamp order. It hands every damage it finds, typed, to the
+/// caller's ``DamagePolicy`` and goes on or stops as the policy says. Recovery, the
+/// scrub, the checkpoint audit, reads and the tools all walk with it; they differ
+/// only in what they walk and in their policy.
+///
+/// It tells damage in the newest segment from a torn tail: an invalid frame (or
+/// header) with no valid frame after it is ``Damage/Kind/incompleteTail``; one
+/// followed by a whole frame with a later seq is ``Damage/Kind/corrupt``.
+///
+/// A ``FrameView`` it returns points into its buffer and is valid only until the
+/// next call to ``next()``.
+package final class LogWalker<Policy: DamagePolicy> {
+    /// One segment file to walk, and which part of it.
+    package struct Span {
+        package var path: String
+        /// The segment, when the caller has it open with its header checked.
+        package var opened: SegmentReader?
+        /// The base seq its file name encodes, which the header must match.
+        package var nameSeq: UInt64?
+        /// Why the entry cannot be a segment at all (from the directory listing).
+        package var problem: FrameProblem?
+        /// Where to start (after the header by default) and the seq expected there.
+        package var from = SegmentHeader.size
+        package var expectedSeq: UInt64?
+        /// Where to stop (the file's size by default).
+        package var limit: Int?
+        /// Only the newest segment can end in a torn tail.
+        package var isNewest = false
+        /// Bytes read at a time: small for reads of one frame.
+        package var readAhead = 1 << 20
+
+        package init(path: String, nameSeq: UInt64? = nil, problem: FrameProblem? = nil, isNewest: Bool = false) {
+            self.path = path
+            self.nameSeq = nameSeq
+            self.problem = problem
+            self.isNewest = isNewest
+        }
+
+        package init(_ segment: SegmentReader, from: Int = SegmentHeader.size, expectedSeq: UInt64? = nil, limit: Int? = nil, readAhead: Int = 1 << 20) {
+            self.path = segment.path
+            self.opened = segment
+            self.from = from
+            self.expectedSeq = expectedSeq
+            self.limit = limit
+            self.readAhead = readAhead
+        }
+    }
+
+    /// What the walk found, in file order.
+    package enum Item {
+        /// A segment whose header is sound; its frames follow.
+        case segment(SegmentReader, isNewest: Bool)
+        /// A valid frame and the byte offset where it starts.
+        case frame(FrameView, offset: Int, segment: SegmentReader)
+        /// The end of a segment's frames: where its last valid frame ends (where a
+        /// torn tail is cut), its last seq and how many frames were valid.
+        case segmentEnd(SegmentReader, validEnd: Int, lastSeq: UInt64, records: Int)
+    }
+
+    /// The caller's policy, with whatever it kept of the walk.
+    package var policy: Policy
+    /// The name chain as checked so far (nil when not checked, or after damage,
+    /// since links into skipped bytes cannot be checked).
+    package private(set) var chain: NameChain?
+    /// Whether each segment must start right after the one before it.
+    private let checkContinuity: Bool
+    private let checkTimestamps: Bool
+    /// Start a chain check at the first segment when none was given.
+    private var startChain: Bool
+
+    private var spans: [Span]
+    private var nextSpan = 0
+    private var current: Current?
+    private var expectedBaseSeq: UInt64?
+    private var lastTimestamp = Int64.min
+    private var stopped = false
+
+    private struct Current {
+        let segment: SegmentReader
+        let frames: FrameReader
+        let isNewest: Bool
+        var lastSeq: UInt64
+        var validEnd: Int
+        var records = 0
+        var damaged = false
+    }
+
+    /// - Parameters:
+    ///   - chain: check each record's link to the previous record of its name, going
+    ///     on from this chain (memory grows with the number of names).
+    ///   - checkContinuity: each segment must start at the seq after the last one.
+    ///   - checkChain: check the name chain from the first segment walked (when no
+    ///     `chain` is given).
+    ///   - checkTimestamps: timestamps must not decrease (`verify`).
+    package init(
+        _ spans: [Span], policy: Policy, chain: NameChain? = nil, checkChain: Bool = false,
+        checkContinuity: Bool = true, checkTimestamps: Bool = false
+    ) {
+        self.spans = spans
+        self.policy = policy
+        self.chain = chain
+        self.startChain = chain == nil && checkChain
+        self.checkContinuity = checkContinuity
+        self.checkTimestamps = checkTimestamps
+    }
+
+    /// The next segment, frame or segment end; nil when the walk is over.
+    package func next() throws(LogError) -> Item? {
+        while !stopped {
+            guard var walking = current else {
+                guard nextSpan < spans.count else { return nil }
+                nextSpan += 1
+                if let segment = try begin(spans[nextSpan - 1]) { return .segment(segment, isNewest: spans[nextSpan - 1].isNewest) }
+                continue
+            }
+            defer { if current != nil { current = walking } }
+            switch try walking.frames.next() {
+            case nil:
+                current = nil
+                expectedBaseSeq = walking.damaged ? nil : walking.lastSeq + 1
+                return .segmentEnd(walking.segment, validEnd: walking.validEnd, lastSeq: walking.lastSeq, records: walking.records)
+            case let .frame(frame, offset):
+                if let problem = chain?.note(frame, at: offset),
+                   try report(Damage(segment: walking.segment.path, offset: offset, problem: problem)) == .stop {
+                    return nil
+                }
+                if checkTimestamps, frame.timestamp < lastTimestamp,
+                   try report(Damage(segment: walking.segment.path, offset: offset, problem: .timestampDecreased(seq: frame.seq, timestamp: frame.timestamp, previous: lastTimestamp))) == .stop {
+                    return nil
+                }
+                lastTimestamp = frame.timestamp
+                walking.records += 1
+                walking.lastSeq = frame.seq
+                walking.validEnd = offset + frame.frameSize
+                return .frame(frame, offset: offset, segment: walking.segment)
+            case let .damage(offset, problem):
+                let laterFrame = try walking.isNewest ? walking.frames.laterFrame(after: offset, seqAbove: walking.lastSeq) : offset
+                let kind: Damage.Kind = laterFrame == nil ? .incompleteTail(bytes: walking.frames.limit - offset) : .corrupt
+                guard try report(Damage(segment: walking.segment.path, offset: offset, problem: problem, kind: kind)) == .skip else { return nil }
+                walking.damaged = true
+                chain = nil
+                startChain = false
+                if laterFrame == nil {
+                    walking.frames.skipToLimit()
+                } else if try !walking.frames.skipDamage() {
+                    walking.frames.skipToLimit()
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Opens a span's segment and checks its header and its place after the segment
+    /// before; nil when it cannot be walked (the policy has been told why).
+    private func begin(_ span: Span) throws(LogError) -> SegmentReader? {
+        let segment: SegmentReader
+        if let opened = span.opened {
+            segment = opened
+        } else {
+            if let problem = span.problem {
+                try skipSegment(Damage(segment: span.path, offset: 0, problem: problem))
+                return nil
+            }
+            let file = try FileHandle.openForReading(span.path)
+            do {
+                segment = try SegmentReader(file: file, path: span.path, expectedBaseSeq: span.nameSeq)
+            } catch let .corrupt(path, offset, problem) {
+                let torn = span.isNewest && offset == 0 ? try Self.isTornCreation(file) : false
+                try skipSegment(Damage(segment: path, offset: offset, problem: problem, kind: torn ? .incompleteTail(bytes: try file.size()) : .corrupt))
+                return nil
+            }
+        }
+        if checkContinuity, let expected = expectedBaseSeq, segment.header.baseSeq != expected,
+           try report(Damage(segment: span.path, offset: 12, problem: .segmentGap(expectedBaseSeq: expected, foundBaseSeq: segment.header.baseSeq))) == .stop {
+            return nil
+        }
+        if startChain {
+            chain = NameChain(firstBaseSeq: segment.header.baseSeq)
+            startChain = false
+        }
+        let expectedSeq = span.from == SegmentHeader.size ? segment.header.baseSeq : span.expectedSeq
+        let frames = FrameReader(
+            file: segment.file, from: span.from, limit: span.limit ?? segment.fileSize, expectedSeq: expectedSeq, chunkSize: span.readAhead)
+        current = Current(
+            segment: segment, frames: frames, isNewest: span.isNewest,
+            lastSeq: (expectedSeq ?? segment.header.baseSeq) - 1, validEnd: span.from)
+        return segment
+    }
+
+    /// Reports damage that makes a whole segment unreadable; the walk goes on with the
+    /// next one unless the policy stops it.
+    private func skipSegment(_ damage: Damage) throws(LogError) {
+        expectedBaseSeq = nil
+        chain = nil
+        startChain = false
+        _ = try report(damage)
+    }
+
+    private func report(_ damage: Damage) throws(LogError) -> DamageAction {
+        let action = try policy.handle(damage)
+        if action == .stop { stopped = true }
+        return action
+    }
+
+    /// A newest segment shorter than a header, or all zeros, was being created when
+    /// the writer stopped (SPEC.md 2.4 writes and fsyncs the header before any record).
+    private static func isTornCreation(_ file: FileHandle) throws(LogError) -> Bool {
+        let size = try file.size()
+        if size < SegmentHeader.size { return true }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var offset = 0
+        while offset < size {
+            let read = try file.read(into: &buffer, count: min(buffer.count, size - offset), at: offset)
+            if read == 0 { break }
+            if buffer[0..<read].contains(where: { $0 != 0 }) { return false }
+            offset += read
+        }
+        return true
+    }
+}
+
+extension LogWalker where Policy == FailOnDamage {
+    /// Reads the one frame at `offset` of `segment`, which must have seq `seq` and end
+    /// by `limit`, and hands it to `body`: the reads of the log, and the check of a
+    /// checkpoint's last frames. Damage, or no frame there, fails with the damage.
+    package static func frame<T>(
+        at offset: Int, seq: UInt64, in segment: SegmentReader, limit: Int, _ body: (FrameView) throws(LogError) -> T
+    ) throws(LogError) -> T {
+        let span = Span(segment, from: offset, expectedSeq: seq, limit: limit, readAhead: 4096)
+        let walker = LogWalker([span], policy: FailOnDamage(), checkContinuity: false)
+        while let item = try walker.next() {
+            switch item {
+            case .segment: continue
+            case let .frame(frame, _, _): return try body(frame)
+            case .segmentEnd: break
+            }
+        }
+        throw .corrupt(segment: segment.path, offset: offset, problem: .short(needed: RecordFrame.prefixSize, available: max(0, limit - offset)))
+    }
+}
+
+extension LogWalker.Span {
+    /// The segments of a data directory, newest last.
+    package static func directory(_ path: String) throws(LogError) -> [LogWalker.Span] {
+        let listed = try SegmentFileName.list(in: path)
+        return listed.enumerated().map { position, entry in
+            LogWalker.Span(path: entry.path, nameSeq: entry.baseSeq, problem: entry.problem, isNewest: position == listed.count - 1)
+        }
+    }
+}
+
+extension LogWalker.Span {
+    /// What the offline tools walk for `path` (SPEC.md 5.2): a data directory's
+    /// segments, or one file. A lone file named like a segment must match its header,
+    /// and is the active segment only when no segment with a higher seq sits beside
+    /// it; a file with any other name is read as a sealed segment of whatever base
+    /// seq its header says.
+    package static func forTool(_ path: String) throws(LogError) -> (spans: [LogWalker.Span], isDirectory: Bool) {
+        switch PathKind.of(path) {
+        case .missing:
+            throw .notALog(path: path, reason: "no such file or directory")
+        case .other:
+            throw .notALog(path: path, reason: "not a regular file or directory")
+        case .directory:
+            let spans = try directory(path)
+            guard !spans.isEmpty else { throw .notALog(path: path, reason: "not a Broker data directory (it has no .seg files)") }
+            return (spans, true)
+        case .file:
+            return ([try loneFile(path)], false)
+        }
+    }
+
+    private static func loneFile(_ path: String) throws(LogError) -> LogWalker.Span {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        let fileName = String(parts.last ?? "")
+        switch SegmentFileName.match(fileName) {
+        case let .invalid(seq):
+            return LogWalker.Span(path: path, problem: .notASegmentFile("named like a segment, but seq \(seq) is outside 1...\(RecordFrame.maxSeq)"))
+        case let .segment(baseSeq):
+            let directory = parts.count > 1 ? parts.dropLast().joined(separator: "/") : "."
+            let newest = (try? SegmentFileName.list(in: directory.isEmpty ? "/" : directory))?.last { $0.problem == nil }?.baseSeq
+            return LogWalker.Span(path: path, nameSeq: baseSeq, isNewest: newest.map { $0 <= baseSeq } ?? true)
+        case .other:
+            let file = try FileHandle.openForReading(path)
+            do {
+                _ = try SegmentReader(file: file, path: path, expectedBaseSeq: nil)
+            } catch {
+                guard case let .corrupt(_, offset, problem) = error else { throw error }
+                if problem == .badMagic || problem.isShort && offset == 0 {
+                    throw .notALog(path: path, reason: "not a Broker segment file (\(problem))")
+                }
+                // Other damage is the walk's to report.
+            }
+            return LogWalker.Span(path: path)
+        }
+    }
+}
