@@ -76,6 +76,7 @@ stress: build
 
 ## fuzz: each libFuzzer target for FUZZ_SECONDS; the corpus in Fixtures/fuzz/ is
 ## replaced by a minimal set covering the old corpus and what the run found
+fuzz: export BROKER_FUZZ = 1
 fuzz: deps
 	cd Fuzz && $(SWIFT) build -c release -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library
 	@set -e; bin=$$(cd Fuzz && $(SWIFT) build -c release --show-bin-path); \

@@ -1,6 +1,11 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// What the libFuzzer package in Fuzz/ links: a product only for `make fuzz`
+// (BROKER_FUZZ=1), never for users of the package.
+let fuzzProducts: [Product] =
+    Context.environment["BROKER_FUZZ"] == "1" ? [.library(name: "BrokerFuzzChecks", targets: ["BrokerFuzzChecks"])] : []
+
 let package = Package(
     name: "Broker",
     platforms: [.macOS(.v15)],
@@ -8,8 +13,7 @@ let package = Package(
         .library(name: "BrokerLog", targets: ["BrokerLog"]),
         .library(name: "BrokerHTTP", targets: ["BrokerHTTP"]),
         .executable(name: "broker", targets: ["broker"]),
-        .library(name: "BrokerFuzzChecks", targets: ["BrokerFuzzChecks"]),
-    ],
+    ] + fuzzProducts,
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

@@ -93,3 +93,21 @@ extension Checkpoint.SegmentEntry {
         return timestamp
     }
 }
+
+extension Segment {
+    /// The segment as a checkpoint records it, covering all of its bytes.
+    var checkpointEntry: Checkpoint.SegmentEntry {
+        Checkpoint.SegmentEntry(
+            baseSeq: baseSeq, lastSeq: lastSeq, coveredBytes: size,
+            lastFrameOffset: lastFrameOffset, lastFrameCRC: lastFrameCRC, offsets: offsets)
+    }
+
+    /// Takes the size, last frame and sparse index a checkpoint covers.
+    mutating func adopt(_ entry: Checkpoint.SegmentEntry) {
+        size = entry.coveredBytes
+        lastSeq = entry.lastSeq
+        lastFrameOffset = entry.lastFrameOffset
+        lastFrameCRC = entry.lastFrameCRC
+        offsets = entry.offsets
+    }
+}

@@ -1,19 +1,19 @@
 /// The record frame (SPEC.md 2.3): pure encoding and decoding, no I/O.
-public enum RecordFrame {
+package enum RecordFrame {
     /// Length and CRC fields before the checksummed body.
-    public static let prefixSize = 8
+    package static let prefixSize = 8
     /// seq, timestamp, prevSeq, prevOffset, codec, reserved, nameLength.
-    public static let fixedBodySize = 32
+    package static let fixedBodySize = 32
     /// The largest body a frame may declare (and the largest uncompressed data).
-    public static let maxBodyLength = 1 << 30
+    package static let maxBodyLength = 1 << 30
     /// The greatest valid seq, 2^63 - 1: every seq fits a signed 64-bit integer, and
     /// `seq + 1` never overflows (SPEC.md 1).
-    public static let maxSeq = UInt64(Int64.max)
+    package static let maxSeq = UInt64(Int64.max)
     /// The smallest valid body: fixed fields plus a one-byte name.
-    public static let minBodyLength = fixedBodySize + 1
+    package static let minBodyLength = fixedBodySize + 1
     /// The most a frame's prefix, fixed fields and name take: enough to read a
     /// frame's header and name in one small read.
-    public static let maxHeadSize = prefixSize + fixedBodySize + EventName.maxBytes
+    package static let maxHeadSize = prefixSize + fixedBodySize + EventName.maxBytes
 
     /// The fields of one record before encoding.
     package struct Fields {
@@ -79,7 +79,7 @@ public enum RecordFrame {
 
     /// Parses and checks the frame at the start of `bytes` (rules 1 to 3 of SPEC.md 2.3;
     /// the codec payload is checked by ``FrameView/data()``, seq order by the caller).
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(FrameProblem) -> FrameView {
+    package static func decode(_ bytes: UnsafeRawBufferPointer) throws(FrameProblem) -> FrameView {
         guard bytes.count >= prefixSize else { throw .short(needed: prefixSize, available: bytes.count) }
         let bodyLength = bytes.loadLE(UInt32.self, at: 0)
         guard bodyLength >= minBodyLength, bodyLength <= maxBodyLength else { throw .badBodyLength(bodyLength) }
@@ -106,33 +106,33 @@ public enum RecordFrame {
 
 /// A decoded frame: its fixed fields, with the name and payload still in the
 /// borrowed buffer it came from. Valid only while that buffer is.
-public struct FrameView {
-    public let seq: UInt64
-    public let timestamp: Int64
-    public let prevSeq: UInt64
-    public let prevOffset: UInt32
-    public let codec: Codec
+package struct FrameView {
+    package let seq: UInt64
+    package let timestamp: Int64
+    package let prevSeq: UInt64
+    package let prevOffset: UInt32
+    package let codec: Codec
     /// The whole frame, prefix included.
-    public let bytes: UnsafeRawBufferPointer
+    package let bytes: UnsafeRawBufferPointer
 
-    public var frameSize: Int { bytes.count }
+    package var frameSize: Int { bytes.count }
 
     /// The frame's CRC field.
-    public var crc: UInt32 { bytes.loadLE(UInt32.self, at: 4) }
+    package var crc: UInt32 { bytes.loadLE(UInt32.self, at: 4) }
     /// The name's UTF-8 bytes.
-    public var nameBytes: UnsafeRawBufferPointer {
+    package var nameBytes: UnsafeRawBufferPointer {
         let length = Int(bytes.loadLE(UInt16.self, at: 38))
         return UnsafeRawBufferPointer(rebasing: bytes[40..<(40 + length)])
     }
     /// The stored payload (for LZ4: the length field and the block).
-    public var payload: UnsafeRawBufferPointer {
+    package var payload: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: bytes[(40 + nameBytes.count)...])
     }
     /// The event name.
-    public var event: String { String(decoding: nameBytes, as: UTF8.self) }
+    package var event: String { String(decoding: nameBytes, as: UTF8.self) }
 
     /// The data's length once decompressed (read from the LZ4 header, not decompressed).
-    public var dataLength: Int {
+    package var dataLength: Int {
         codec == .raw ? payload.count : Int(payload.loadLE(UInt32.self, at: 0))
     }
 
@@ -172,7 +172,7 @@ public struct FrameView {
     }
 
     /// The data, decompressed when stored as LZ4 (rule 4 of SPEC.md 2.3).
-    public func data() throws(FrameProblem) -> [UInt8] {
+    package func data() throws(FrameProblem) -> [UInt8] {
         switch codec {
         case .raw:
             return [UInt8](payload)
@@ -183,7 +183,7 @@ public struct FrameView {
     }
 
     /// The record this frame stores.
-    public func record() throws(FrameProblem) -> Record {
+    package func record() throws(FrameProblem) -> Record {
         Record(seq: seq, timestamp: timestamp, event: event, data: try data())
     }
 }

@@ -1,15 +1,15 @@
 /// The fixed 32-byte header at the start of every segment file (SPEC.md 2.2).
-public struct SegmentHeader: Sendable, Equatable {
-    public static let size = 32
-    public static let magic: [UInt8] = Array("BROKERSG".utf8)
-    public static let currentVersion: UInt16 = 1
+package struct SegmentHeader: Sendable, Equatable {
+    package static let size = 32
+    package static let magic: [UInt8] = Array("BROKERSG".utf8)
+    package static let currentVersion: UInt16 = 1
 
-    public var version: UInt16
-    public var flags: UInt16
-    public var baseSeq: UInt64
-    public var createdMs: Int64
+    package var version: UInt16
+    package var flags: UInt16
+    package var baseSeq: UInt64
+    package var createdMs: Int64
 
-    public init(baseSeq: UInt64, createdMs: Int64) {
+    package init(baseSeq: UInt64, createdMs: Int64) {
         self.version = Self.currentVersion
         self.flags = 0
         self.baseSeq = baseSeq
@@ -17,7 +17,7 @@ public struct SegmentHeader: Sendable, Equatable {
     }
 
     /// The header's 32 bytes.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var bytes = Self.magic
         bytes.reserveCapacity(Self.size)
         bytes.appendLE(version)
@@ -29,7 +29,7 @@ public struct SegmentHeader: Sendable, Equatable {
     }
 
     /// Decodes and checks a header from the first bytes of a segment.
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(FrameProblem) -> SegmentHeader {
+    package static func decode(_ bytes: UnsafeRawBufferPointer) throws(FrameProblem) -> SegmentHeader {
         guard bytes.count >= size else { throw .short(needed: size, available: bytes.count) }
         guard bytes.prefix(8).elementsEqual(magic) else { throw .badMagic }
         let stored = bytes.loadLE(UInt32.self, at: 28)

@@ -1,10 +1,10 @@
 /// UTF-8 validation without building a String (RFC 3629: no overlong forms, no
 /// surrogates, nothing past U+10FFFF). Shared by event names and the JSON scanner.
-public enum UTF8Validation {
+package enum UTF8Validation {
     /// The length of the valid multi-byte sequence starting at `bytes[index]` (whose
     /// lead byte is 0x80 or above), or nil when it is not valid UTF-8.
     @inlinable
-    public static func sequenceLength(_ bytes: UnsafeRawBufferPointer, at index: Int) -> Int? {
+    package static func sequenceLength(_ bytes: UnsafeRawBufferPointer, at index: Int) -> Int? {
         let lead = bytes[index]
         let length: Int
         var low: UInt8 = 0x80
@@ -32,7 +32,7 @@ public enum UTF8Validation {
 
     /// Whether all of `bytes` is valid UTF-8.
     @inlinable
-    public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var index = 0
         while index < bytes.count {
             if bytes[index] < 0x80 {

@@ -39,7 +39,7 @@ public struct LogOptions: Sendable {
     /// Replaceable so that tests and fixtures get fixed times.
     public var clock: @Sendable () -> Int64
     /// Test hook to inject write and fsync failures; nil in production.
-    public var faults: (any StorageFaults)?
+    package var faults: (any StorageFaults)?
     /// Open from the `CHECKPOINT` file when it is valid (SPEC.md 3.4). False reads
     /// every frame before the open returns, so any damage stops the open.
     public var useCheckpoint = true

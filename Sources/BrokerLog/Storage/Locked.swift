@@ -3,18 +3,18 @@ import NIOConcurrencyHelpers
 /// A value behind a lock. It uses NIOLock (a pthread mutex), which ThreadSanitizer
 /// understands; Synchronization.Mutex on Linux is built on raw futexes that it does
 /// not see, so `make test-tsan` would report false races.
-public final class Locked<Value>: @unchecked Sendable {
+package final class Locked<Value>: @unchecked Sendable {
     // @unchecked: `value` is only touched inside `withLock`, under `lock`.
     @usableFromInline let lock = NIOLock()
     @usableFromInline var value: Value
 
-    public init(_ value: Value) {
+    package init(_ value: Value) {
         self.value = value
     }
 
     /// Runs `body` with exclusive access to the value.
     @inlinable
-    public func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
+    package func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)

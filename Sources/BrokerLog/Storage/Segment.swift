@@ -91,21 +91,6 @@ struct Segment {
     /// The segment as the walker reads it, up to its size.
     var reader: SegmentReader { SegmentReader(file: file, path: path, header: header, fileSize: size) }
 
-    /// The segment as a checkpoint records it, covering all of its bytes.
-    var checkpointEntry: Checkpoint.SegmentEntry {
-        Checkpoint.SegmentEntry(
-            baseSeq: baseSeq, lastSeq: lastSeq, coveredBytes: size,
-            lastFrameOffset: lastFrameOffset, lastFrameCRC: lastFrameCRC, offsets: offsets)
-    }
-
-    /// Takes the size, last frame and sparse index a checkpoint covers.
-    mutating func adopt(_ entry: Checkpoint.SegmentEntry) {
-        size = entry.coveredBytes
-        lastSeq = entry.lastSeq
-        lastFrameOffset = entry.lastFrameOffset
-        lastFrameCRC = entry.lastFrameCRC
-        offsets = entry.offsets
-    }
 
 }
 
