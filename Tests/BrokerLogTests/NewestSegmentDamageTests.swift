@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+@testable import BrokerLog
+
+/// Damage in the newest segment is told from a torn tail by what follows it (SPEC.md
+/// 3.4): acknowledged records after a damaged frame are never cut.
+@Suite(.timeLimit(.minutes(3))) struct NewestSegmentDamageTests {
+    /// Every bit of the newest segment's first frame (records follow it), flipped one
+    /// at a time: the open refuses (or, with a checkpoint covering it, the scrub finds)
+    /// the damage at that frame's offset, and no file changes.
+    @Test(arguments: [false, true])
+    func everyFlippedBitInANewestFrameFollowedByOthersIsFoundAndChangesNothing(useCheckpoint: Bool) async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        _ = try await RecoveryTests().makeLog(dir)
+        let more = try EventLog.open(directory: dir.path, options: .test(segmentBytes: 4096))
+        for n in 0..<3 { _ = try await more.append(event: "more\(n)", data: Array("{\"n\":\(n)}".utf8)) }
+        await more.close()
+        let newest = dir.segments().last!
+        #expect(try frames(in: dir.path + "/" + newest).count >= 2)
+        let original = dir.bytes(of: newest)
+        let first = try frames(in: dir.path + "/" + newest)[0]
+        var options = LogOptions.test()
+        options.useCheckpoint = useCheckpoint
+        for byte in first.offset..<(first.offset + first.size) {
+            for bit in 0..<8 {
+                var damaged = original
+                damaged[byte] ^= 1 << bit
+                dir.write(damaged, to: newest)
+                let snapshot = dir.contents()
+                let (failure, _) = await RecoveryTests.damageFound(in: dir, options: options)
+                guard case let .corrupt(segment, at, _)? = failure else {
+                    Issue.record("byte \(byte) bit \(bit): gave \(String(describing: failure))")
+                    continue
+                }
+                #expect(segment.hasSuffix(newest) && at == first.offset, "byte \(byte) bit \(bit): \(segment) at \(at)")
+                #expect(dir.contents() == snapshot, "byte \(byte) bit \(bit) changed a file")
+            }
+        }
+    }
+
+    /// The issue's case: a length field that runs past the end of the file in the
+    /// middle of the newest segment, with records fsynced under `always` after it.
+    @Test func aLengthRunningPastTheEndIsDamageNotATornTail() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let log = try EventLog.open(directory: dir.path, options: .test(durability: .always))
+        for n in 0..<10 { _ = try await log.append(event: "e\(n % 3)", data: Array("{\"n\":\(n)}".utf8)) }
+        await log.close()
+        let newest = dir.segments().last!
+        let third = try frames(in: dir.path + "/" + newest)[2]
+        var bytes = dir.bytes(of: newest)
+        bytes[third.offset + 3] = 0x10  // bodyLength grows by 256 MiB
+        dir.write(bytes, to: newest)
+        var options = LogOptions.test()
+        options.useCheckpoint = false
+        let before = dir.contents()
+        #expect {
+            _ = try EventLog.open(directory: dir.path, options: options)
+        } throws: { error in
+            guard case let LogError.corrupt(segment, offset, problem) = error else { return false }
+            return segment.hasSuffix(newest) && offset == third.offset && problem.isShort
+        }
+        #expect(dir.contents() == before)
+    }
+}
