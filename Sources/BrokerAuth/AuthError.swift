@@ -10,9 +10,9 @@ public enum AuthError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .invalidToken(reason): reason
-        case let .invalidPattern(_, reason): reason
-        case let .invalidKey(path, reason): "\(path): \(reason)"
+        case .invalidToken(let reason): reason
+        case .invalidPattern(_, let reason): reason
+        case .invalidKey(let path, let reason): "\(path): \(reason)"
         }
     }
 }

@@ -1,6 +1,5 @@
-import JWTKit
-
 import Foundation
+import JWTKit
 
 /// The claims Broker reads from a token (SPEC.md 4.11).
 public struct BrokerClaims: JWTPayload, Equatable {

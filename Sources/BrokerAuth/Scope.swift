@@ -29,15 +29,15 @@ public struct ScopePattern: Sendable, Hashable, CustomStringConvertible {
 
     public func matches(_ name: String) -> Bool {
         switch match {
-        case let .exact(exact): name == exact
-        case let .prefix(prefix): name.hasPrefix(prefix)
+        case .exact(let exact): name == exact
+        case .prefix(let prefix): name.hasPrefix(prefix)
         }
     }
 
     public var description: String {
         switch match {
-        case let .exact(exact): exact
-        case let .prefix(prefix): prefix + "*"
+        case .exact(let exact): exact
+        case .prefix(let prefix): prefix + "*"
         }
     }
 }

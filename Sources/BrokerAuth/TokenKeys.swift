@@ -1,6 +1,5 @@
-import JWTKit
-
 import Foundation
+import JWTKit
 
 /// The keys a server verifies tokens with, by the algorithm each accepts (SPEC.md
 /// 4.11). The key decides the algorithm: a token whose `alg` no key accepts is

@@ -15,7 +15,8 @@ public struct TokenSigner: Sendable {
         let secret = try TokenKeys.secret(at: secretFile)
         guard secret.count >= TokenKeys.minimumSecretBytes(algorithm) else {
             throw .invalidKey(
-                path: secretFile, reason: "\(algorithm) needs a secret of at least \(TokenKeys.minimumSecretBytes(algorithm)) bytes, this one is \(secret.count)")
+                path: secretFile,
+                reason: "\(algorithm) needs a secret of at least \(TokenKeys.minimumSecretBytes(algorithm)) bytes, this one is \(secret.count)")
         }
         return TokenSigner(keys: await JWTKeyCollection().add(hmac: HMACKey(from: secret), digestAlgorithm: digest), algorithm: algorithm)
     }

@@ -3,7 +3,7 @@ import BrokerLog
 import Dispatch
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What the fuzz targets check for each input, shared with the tests that replay the
@@ -41,7 +41,7 @@ public enum FuzzChecks {
         // Each step consumes at least one frame prefix, so this ends; the bound is a backstop.
         while steps <= limit + 4, let item = try? walker.next() {
             steps += 1
-            guard case let .frame(frame, _, _) = item else { continue }
+            guard case .frame(let frame, _, _) = item else { continue }
             precondition(frame.frameSize <= limit, "a frame larger than the file")
             if let data = try? frame.data() { precondition(data.count == frame.dataLength) }
             _ = frame.event
@@ -127,7 +127,8 @@ public enum FuzzChecks {
             do {
                 let log = try EventLog.open(directory: directory, options: baseOptions)
                 for n in 0..<records {
-                    _ = try await log.append(event: "name\(n % 7)", data: Array(#"{"n":\#(n),"pad":"\#(String(repeating: "p", count: Int(n % 50)))"}"#.utf8))
+                    _ = try await log.append(
+                        event: "name\(n % 7)", data: Array(#"{"n":\#(n),"pad":"\#(String(repeating: "p", count: Int(n % 50)))"}"#.utf8))
                 }
                 await log.close()
             } catch {

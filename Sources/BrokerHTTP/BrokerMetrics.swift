@@ -53,8 +53,9 @@ final class BrokerMetrics: Sendable {
 
     /// A latency timer for one route and status.
     func requestDuration(method: String, route: String, status: Int) -> CoreMetrics.Timer {
-        .init(label: "broker_request_duration_seconds",
-              dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory)
+        .init(
+            label: "broker_request_duration_seconds",
+            dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory)
     }
 
     /// The Prometheus text, with the log's counters and the subscriber count brought

@@ -10,7 +10,7 @@ import Synchronization
 import UnixSignals
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The HTTP server over one log: routes, CORS, metrics and the SSE hub.
@@ -29,12 +29,13 @@ public enum BrokerServer {
         let router = Router(context: BasicRequestContext.self)
         // Credentials (the token cookie) only ever with one echoed origin, never with `*`.
         let anyOrigin = configuration.allowedOrigin == "*"
-        router.add(middleware: CORSMiddleware(
-            allowOrigin: anyOrigin ? .all : .oneOf(configuration.allowedOrigin),
-            allowHeaders: [.contentType, .authorization, .lastEventID],
-            allowMethods: [.get, .post, .options],
-            allowCredentials: !anyOrigin,
-            maxAge: .seconds(3600)))
+        router.add(
+            middleware: CORSMiddleware(
+                allowOrigin: anyOrigin ? .all : .oneOf(configuration.allowedOrigin),
+                allowHeaders: [.contentType, .authorization, .lastEventID],
+                allowMethods: [.get, .post, .options],
+                allowCredentials: !anyOrigin,
+                maxAge: .seconds(3600)))
         router.add(middleware: JSONErrorMiddleware(metrics: metrics))
 
         let insert = InsertRoute(
@@ -53,8 +54,9 @@ public enum BrokerServer {
         if configuration.console {
             let page = ByteBuffer(string: ConsolePage.html)
             router.get("/") { _, _ in
-                Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
-                         body: ResponseBody(byteBuffer: page))
+                Response(
+                    status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                    body: ResponseBody(byteBuffer: page))
             }
         }
 
@@ -104,7 +106,8 @@ public enum BrokerServer {
         do {
             let app = try makeApplication(log: log, configuration: configuration) { channel in
                 configuration.logger.info(
-                    "Broker listening on \(channel.localAddress?.description ?? "?") over \(scheme), access control \(access), data in \(configuration.dataDirectory)")
+                    "Broker listening on \(channel.localAddress?.description ?? "?") over \(scheme), access control \(access), data in \(configuration.dataDirectory)"
+                )
             }
             // A client that stops reading mid-stream would hold a graceful shutdown for
             // as long as its connection lives: past this limit the connections are

@@ -73,7 +73,10 @@ public struct JSONCompactor {
                 parser.skipWhitespace()
                 try member(key, &parser)
                 parser.skipWhitespace()
-                if parser.peek() == UInt8(ascii: ",") { parser.position += 1; continue }
+                if parser.peek() == UInt8(ascii: ",") {
+                    parser.position += 1
+                    continue
+                }
                 try parser.expect(UInt8(ascii: "}"))
                 break
             }
@@ -103,11 +106,18 @@ public struct JSONCompactor {
         var index = 0
         var utf8: [UInt8] = []
         func flush() {
-            if !utf8.isEmpty { scalars.append(contentsOf: String(decoding: utf8, as: UTF8.self).unicodeScalars); utf8.removeAll() }
+            if !utf8.isEmpty {
+                scalars.append(contentsOf: String(decoding: utf8, as: UTF8.self).unicodeScalars)
+                utf8.removeAll()
+            }
         }
         while index < body.count {
             let byte = body[index]
-            guard byte == UInt8(ascii: "\\") else { utf8.append(byte); index += 1; continue }
+            guard byte == UInt8(ascii: "\\") else {
+                utf8.append(byte)
+                index += 1
+                continue
+            }
             flush()
             let escape = body[index + 1]
             index += 2
@@ -121,7 +131,8 @@ public struct JSONCompactor {
                 var code = Self.hex4(body, index)
                 index += 4
                 if (0xD800...0xDBFF).contains(code), index + 6 <= body.count, body[index] == UInt8(ascii: "\\"),
-                   body[index + 1] == UInt8(ascii: "u") {
+                    body[index + 1] == UInt8(ascii: "u")
+                {
                     let low = Self.hex4(body, index + 2)
                     if (0xDC00...0xDFFF).contains(low) {
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
@@ -145,7 +156,6 @@ public struct JSONCompactor {
         return value
     }
 
-
     // MARK: Grammar
 
     private mutating func value(depth: Int) throws(JSONError) {
@@ -165,8 +175,12 @@ public struct JSONCompactor {
 
     private mutating func object(depth: Int) throws(JSONError) {
         guard depth <= maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
-        emit(); skipWhitespace()
-        if peek() == UInt8(ascii: "}") { emit(); return }
+        emit()
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            emit()
+            return
+        }
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw error("expected an object key") }
@@ -177,7 +191,10 @@ public struct JSONCompactor {
             skipWhitespace()
             try value(depth: depth)
             skipWhitespace()
-            if peek() == UInt8(ascii: ",") { emit(); continue }
+            if peek() == UInt8(ascii: ",") {
+                emit()
+                continue
+            }
             try expect(UInt8(ascii: "}"))
             output.append(UInt8(ascii: "}"))
             return
@@ -186,13 +203,20 @@ public struct JSONCompactor {
 
     private mutating func array(depth: Int) throws(JSONError) {
         guard depth <= maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
-        emit(); skipWhitespace()
-        if peek() == UInt8(ascii: "]") { emit(); return }
+        emit()
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") {
+            emit()
+            return
+        }
         while true {
             skipWhitespace()
             try value(depth: depth)
             skipWhitespace()
-            if peek() == UInt8(ascii: ",") { emit(); continue }
+            if peek() == UInt8(ascii: ",") {
+                emit()
+                continue
+            }
             try expect(UInt8(ascii: "]"))
             output.append(UInt8(ascii: "]"))
             return
@@ -215,7 +239,7 @@ public struct JSONCompactor {
                 guard let escape = peek() else { throw JSONError(reason: "unterminated string", offset: start) }
                 switch escape {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     position += 1
                 case UInt8(ascii: "u"):
                     position += 1
@@ -265,7 +289,8 @@ public struct JSONCompactor {
     private mutating func literal(_ word: StaticString) throws(JSONError) {
         let bytes = UnsafeRawBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
         guard position + bytes.count <= input.count,
-              input[position..<(position + bytes.count)].elementsEqual(bytes) else { throw error("unexpected word") }
+            input[position..<(position + bytes.count)].elementsEqual(bytes)
+        else { throw error("unexpected word") }
         output.append(contentsOf: bytes)
         position += bytes.count
     }

@@ -29,9 +29,9 @@ struct Dump: ParsableCommand {
         var progress = Progress("dump")
         while let item = try walker.next() {
             switch item {
-            case let .segment(segment, isNewest):
+            case .segment(let segment, let isNewest):
                 walker.policy.printer.segment(segment, isNewest: isNewest, records: try Self.countRecords(segment))
-            case let .frame(frame, offset, segment):
+            case .frame(let frame, let offset, let segment):
                 progress.show("\(segment.path.split(separator: "/").last ?? "") \(Formatting.bytes(offset + frame.frameSize))")
                 guard filter.matches(frame) else { continue }
                 walker.policy.printer.record(frame, offset: offset, segment: segment)
@@ -93,19 +93,22 @@ struct TextDumpPrinter: DumpPrinter {
         let header = segment.header
         output.line("")
         output.line("segment \(segment.path)")
-        output.line("  version \(header.version)  base seq \(header.baseSeq)  created \(Formatting.iso8601(milliseconds: header.createdMs))"
-            + "  \(isNewest ? "active" : "sealed")  \(segment.fileSize) bytes  \(records) records")
-        output.line("  " + Formatting.right("seq", 10) + "  " + Formatting.column("timestamp", 24) + "  " + Formatting.right("ms", 13)
-            + "  " + Formatting.column("event", 20) + "  " + Formatting.right("stored", 8) + "  " + Formatting.right("size", 8)
-            + "  " + Formatting.column("codec", 5) + "  data")
+        output.line(
+            "  version \(header.version)  base seq \(header.baseSeq)  created \(Formatting.iso8601(milliseconds: header.createdMs))"
+                + "  \(isNewest ? "active" : "sealed")  \(segment.fileSize) bytes  \(records) records")
+        output.line(
+            "  " + Formatting.right("seq", 10) + "  " + Formatting.column("timestamp", 24) + "  " + Formatting.right("ms", 13)
+                + "  " + Formatting.column("event", 20) + "  " + Formatting.right("stored", 8) + "  " + Formatting.right("size", 8)
+                + "  " + Formatting.column("codec", 5) + "  data")
     }
 
     mutating func record(_ frame: FrameView, offset: Int, segment: SegmentReader) {
         let (data, _, problem) = jsonData(frame)
-        output.write("  " + Formatting.right(String(frame.seq), 10) + "  " + Formatting.column(Formatting.iso8601(milliseconds: frame.timestamp), 24)
-            + "  " + Formatting.right(String(frame.timestamp), 13) + "  " + Formatting.column(frame.event, 20)
-            + "  " + Formatting.right(String(frame.payload.count), 8) + "  " + Formatting.right(String(frame.dataLength), 8)
-            + "  " + Formatting.column(frame.codec.description, 5) + "  ")
+        output.write(
+            "  " + Formatting.right(String(frame.seq), 10) + "  " + Formatting.column(Formatting.iso8601(milliseconds: frame.timestamp), 24)
+                + "  " + Formatting.right(String(frame.timestamp), 13) + "  " + Formatting.column(frame.event, 20)
+                + "  " + Formatting.right(String(frame.payload.count), 8) + "  " + Formatting.right(String(frame.dataLength), 8)
+                + "  " + Formatting.column(frame.codec.description, 5) + "  ")
         if let data { output.write(data) } else { output.write("!! \(problem ?? "")") }
         output.line("")
     }
@@ -114,8 +117,9 @@ struct TextDumpPrinter: DumpPrinter {
         switch damage.kind {
         case .corrupt:
             output.line("  !! \(damage)")
-        case let .incompleteTail(bytes):
-            output.line("  .. \(damage.segment): byte offset \(damage.offset): \(bytes) bytes of an incomplete record (a write in progress, or a torn tail)")
+        case .incompleteTail(let bytes):
+            output.line(
+                "  .. \(damage.segment): byte offset \(damage.offset): \(bytes) bytes of an incomplete record (a write in progress, or a torn tail)")
         }
     }
 
@@ -127,16 +131,18 @@ struct JSONDumpPrinter: DumpPrinter {
 
     mutating func segment(_ segment: SegmentReader, isNewest: Bool, records: Int) {
         let header = segment.header
-        output.line(#"{"type":"segment","path":\#(JSONWriter.quoted(segment.path)),"version":\#(header.version),"baseSeq":\#(header.baseSeq),"#
-            + #""created":\#(header.createdMs),"createdTime":"\#(Formatting.iso8601(milliseconds: header.createdMs))","state":"\#(isNewest ? "active" : "sealed")","#
-            + #""bytes":\#(segment.fileSize),"records":\#(records)}"#)
+        output.line(
+            #"{"type":"segment","path":\#(JSONWriter.quoted(segment.path)),"version":\#(header.version),"baseSeq":\#(header.baseSeq),"#
+                + #""created":\#(header.createdMs),"createdTime":"\#(Formatting.iso8601(milliseconds: header.createdMs))","state":"\#(isNewest ? "active" : "sealed")","#
+                + #""bytes":\#(segment.fileSize),"records":\#(records)}"#)
     }
 
     mutating func record(_ frame: FrameView, offset: Int, segment: SegmentReader) {
         let (data, bytes, problem) = jsonData(frame)
-        output.write(#"{"type":"record","seq":\#(frame.seq),"timestamp":\#(frame.timestamp),"time":"\#(Formatting.iso8601(milliseconds: frame.timestamp))","#
-            + #""event":\#(JSONWriter.quoted(frame.event)),"storedBytes":\#(frame.payload.count),"dataBytes":\#(frame.dataLength),"#
-            + #""codec":"\#(frame.codec)","segment":\#(JSONWriter.quoted(segment.path)),"offset":\#(offset),"#)
+        output.write(
+            #"{"type":"record","seq":\#(frame.seq),"timestamp":\#(frame.timestamp),"time":"\#(Formatting.iso8601(milliseconds: frame.timestamp))","#
+                + #""event":\#(JSONWriter.quoted(frame.event)),"storedBytes":\#(frame.payload.count),"dataBytes":\#(frame.dataLength),"#
+                + #""codec":"\#(frame.codec)","segment":\#(JSONWriter.quoted(segment.path)),"offset":\#(offset),"#)
         if let data {
             output.write(#""data":"#)
             output.write(data)
@@ -157,7 +163,7 @@ struct JSONDumpPrinter: DumpPrinter {
         switch damage.kind {
         case .corrupt:
             output.line(#"{"type":"damage",\#(place),"problem":\#(JSONWriter.quoted(damage.problem.description))}"#)
-        case let .incompleteTail(bytes):
+        case .incompleteTail(let bytes):
             output.line(#"{"type":"incomplete",\#(place),"bytes":\#(bytes),"problem":\#(JSONWriter.quoted(damage.problem.description))}"#)
         }
     }

@@ -28,7 +28,7 @@ struct Replay: ParsableCommand {
         var state: [String: Record] = [:]
         var line: [UInt8] = []
         walk: while let item = try walker.next() {
-            guard case let .frame(frame, offset, segment) = item else { continue }
+            guard case .frame(let frame, let offset, let segment) = item else { continue }
             progress.show("seq \(frame.seq)")
             if let asOf {
                 // Timestamps never decrease with seq: nothing later can be as of T.

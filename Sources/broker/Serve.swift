@@ -31,18 +31,25 @@ struct Serve: AsyncParsableCommand {
     var heartbeatMs: Int = 15_000
     @Option(name: .customLong("subscriber-buffer"), help: "SSE messages a subscriber may lag behind before it is disconnected.")
     var subscriberBuffer: Int = 4096
-    @Option(name: .customLong("idle-timeout-ms"), help: "Close connections that send nothing for this long while a request is read or between requests.")
+    @Option(
+        name: .customLong("idle-timeout-ms"), help: "Close connections that send nothing for this long while a request is read or between requests.")
     var idleTimeoutMs: Int = 30_000
     @Flag(name: .customLong("no-console"), help: "Do not serve the web console at /.")
     var noConsole = false
-    @Flag(name: .customLong("verify-on-open"), help: "Read and check every frame before serving, instead of trusting the checkpoint and checking sealed segments in the background.")
+    @Flag(
+        name: .customLong("verify-on-open"),
+        help: "Read and check every frame before serving, instead of trusting the checkpoint and checking sealed segments in the background.")
     var verifyOnOpen = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
-    @Option(name: .customLong("jwt-secret-file"), help: "HMAC secret (32 bytes or more) for HS256/384/512 tokens: turns access control on (env BROKER_JWT_SECRET_FILE).")
+    @Option(
+        name: .customLong("jwt-secret-file"),
+        help: "HMAC secret (32 bytes or more) for HS256/384/512 tokens: turns access control on (env BROKER_JWT_SECRET_FILE).")
     var jwtSecretFile: String?
-    @Option(name: .customLong("jwt-public-key-file"), help: "PEM public key (RSA, EC P-256/P-384, Ed25519) for RS*/ES*/EdDSA tokens: turns access control on (env BROKER_JWT_PUBLIC_KEY_FILE).")
+    @Option(
+        name: .customLong("jwt-public-key-file"),
+        help: "PEM public key (RSA, EC P-256/P-384, Ed25519) for RS*/ES*/EdDSA tokens: turns access control on (env BROKER_JWT_PUBLIC_KEY_FILE).")
     var jwtPublicKeyFile: String?
     @Option(name: .customLong("jwt-issuer"), help: "Require this iss claim.")
     var jwtIssuer: String?
@@ -52,7 +59,9 @@ struct Serve: AsyncParsableCommand {
     var jwtLeewaySeconds: Int = 30
     @Option(name: .customLong("jwt-cookie"), help: "The cookie browsers send their token in.")
     var jwtCookie: String = "broker_token"
-    @Option(name: .customLong("public-subscribe"), help: "A pattern (name, or prefix ending in *) anyone may read without a token; repeatable (env BROKER_PUBLIC_SUBSCRIBE, comma-separated).")
+    @Option(
+        name: .customLong("public-subscribe"),
+        help: "A pattern (name, or prefix ending in *) anyone may read without a token; repeatable (env BROKER_PUBLIC_SUBSCRIBE, comma-separated).")
     var publicSubscribe: [String] = []
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS with HTTP/2 (env BROKER_TLS_CERT). SIGHUP reloads it.")
     var tlsCert: String?
@@ -108,7 +117,8 @@ struct Serve: AsyncParsableCommand {
     func accessControl(_ environment: [String: String]) async throws -> AccessControl? {
         let secretFile = jwtSecretFile ?? environment["BROKER_JWT_SECRET_FILE"]
         let publicKeyFile = jwtPublicKeyFile ?? environment["BROKER_JWT_PUBLIC_KEY_FILE"]
-        let publicPatterns = publicSubscribe.isEmpty
+        let publicPatterns =
+            publicSubscribe.isEmpty
             ? (environment["BROKER_PUBLIC_SUBSCRIBE"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             : publicSubscribe
         guard secretFile != nil || publicKeyFile != nil else {
@@ -136,7 +146,7 @@ struct Serve: AsyncParsableCommand {
         let key = tlsKey ?? environment["BROKER_TLS_KEY"]
         switch (certificate, key) {
         case (nil, nil): return nil
-        case let (certificate?, key?):
+        case (let certificate?, let key?):
             do { return try CertificateStore(certificatePath: certificate, keyPath: key) } catch {
                 throw ValidationError("TLS: \(error)")
             }
@@ -166,6 +176,8 @@ enum FsyncChoice: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
+// swift-format-ignore: AvoidRetroactiveConformances
+// Log levels are parsed from their names by ArgumentParser; swift-log cannot depend on it.
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// A size in bytes, written as a number with an optional K, M or G (powers of 1024).
@@ -176,7 +188,10 @@ struct ByteCount: ExpressibleByArgument {
 
     init?(argument: String) {
         var digits = argument.uppercased()
-        for suffix in ["IB", "B"] where digits.hasSuffix(suffix) { digits.removeLast(suffix.count); break }
+        for suffix in ["IB", "B"] where digits.hasSuffix(suffix) {
+            digits.removeLast(suffix.count)
+            break
+        }
         var multiplier = 1
         if let last = digits.last, let power = ["K": 1, "M": 2, "G": 3][String(last)] {
             multiplier = 1 << (10 * power)

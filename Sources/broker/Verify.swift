@@ -21,10 +21,10 @@ struct Verify: ParsableCommand {
         var bytes = 0
         while let item = try walker.next() {
             switch item {
-            case let .segment(segment, _):
+            case .segment(let segment, _):
                 segments += 1
                 bytes += segment.fileSize
-            case let .frame(frame, offset, segment):
+            case .frame(let frame, let offset, let segment):
                 records += 1
                 progress.show("\(records) records, \(Formatting.bytes(bytes))")
                 do throws(FrameProblem) {
@@ -64,8 +64,10 @@ struct Verify: ParsableCommand {
             case .corrupt:
                 problems += 1
                 output.line(damage.description)
-            case let .incompleteTail(bytes):
-                printError("note: \(damage.segment): byte offset \(damage.offset): \(bytes) bytes of an incomplete record (a write in progress, or a torn tail the next open cuts): \(damage.problem)")
+            case .incompleteTail(let bytes):
+                printError(
+                    "note: \(damage.segment): byte offset \(damage.offset): \(bytes) bytes of an incomplete record (a write in progress, or a torn tail the next open cuts): \(damage.problem)"
+                )
             }
             return .skip
         }
@@ -84,13 +86,13 @@ extension Verify {
         switch outcome {
         case .absent:
             return true
-        case let .consistent(lastSeq, segments, names):
+        case .consistent(let lastSeq, let segments, let names):
             output.line("CHECKPOINT: matches the segments up to seq \(lastSeq) (\(segments) segment(s), \(names) name(s))")
-        case let .ignored(reason):
+        case .ignored(let reason):
             printError("note: the next open ignores CHECKPOINT and reads every segment: \(reason)")
-        case let .unchecked(reason):
+        case .unchecked(let reason):
             printError("note: CHECKPOINT not compared, a segment it covers is damaged: \(reason)")
-        case let .inconsistent(difference):
+        case .inconsistent(let difference):
             output.line("CHECKPOINT: differs from the segments, and the next open would use it: \(difference)")
             return false
         }

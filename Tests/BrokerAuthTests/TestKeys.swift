@@ -25,12 +25,13 @@ final class TestKeys: @unchecked Sendable {
     func pair(_ kind: String) async throws -> (privateKey: String, publicKey: String) {
         let privateKey = directory + "/\(kind).key"
         let publicKey = directory + "/\(kind).pub"
-        let generate: [String] = switch kind {
-        case "rsa": ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
-        case "p256": ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
-        case "p384": ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"]
-        default: ["genpkey", "-algorithm", "ed25519"]
-        }
+        let generate: [String] =
+            switch kind {
+            case "rsa": ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
+            case "p256": ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
+            case "p384": ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"]
+            default: ["genpkey", "-algorithm", "ed25519"]
+            }
         try await Self.openssl(generate + ["-out", privateKey])
         try await Self.openssl(["pkey", "-in", privateKey, "-pubout", "-out", publicKey])
         return (privateKey, publicKey)

@@ -136,8 +136,10 @@ final class TestClock: Sendable {
     @Test func malformedTokensAreRefused() async throws {
         let verifier = try await verifier(secret: try keys.secret())
         let hugeHeader = base64URL(Array(("{\"alg\":\"HS256\",\"x\":\"" + String(repeating: "a", count: 64 << 10) + "\"}").utf8))
-        for token in ["", "abc", "a.b", "!!!.@@@.###", "e30.e30.e30", "\(hugeHeader).e30.e30",
-                      base64URL(Array("not json".utf8)) + ".e30.e30", String(repeating: ".", count: 5)] {
+        for token in [
+            "", "abc", "a.b", "!!!.@@@.###", "e30.e30.e30", "\(hugeHeader).e30.e30",
+            base64URL(Array("not json".utf8)) + ".e30.e30", String(repeating: ".", count: 5),
+        ] {
             #expect(await refusal(verifier, token) != nil, "\(token.prefix(40))")
         }
         #expect(await refusal(verifier, "\(hugeHeader).e30.e30")?.contains("more than 8192") == true)

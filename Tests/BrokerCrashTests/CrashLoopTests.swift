@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Kills a writer with SIGKILL at random moments and checks, after each kill, that
@@ -48,8 +48,9 @@ import Glibc
                 }
                 let record = records[Int(ack.seq - first)]
                 let text = String(decoding: record.data, as: UTF8.self)
-                #expect(record.event == "w\(ack.writer)" && text.hasPrefix(#"{"w":\#(ack.writer),"n":\#(ack.n),"#),
-                        "round \(round): seq \(ack.seq) holds \(record.event) \(text.prefix(30))")
+                #expect(
+                    record.event == "w\(ack.writer)" && text.hasPrefix(#"{"w":\#(ack.writer),"n":\#(ack.n),"#),
+                    "round \(round): seq \(ack.seq) holds \(record.event) \(text.prefix(30))")
             }
             lastSeq = log.lastSeq
             await log.close()

@@ -1,7 +1,8 @@
 import BrokerAuth
-@testable import BrokerHTTP
 import Foundation
 import Testing
+
+@testable import BrokerHTTP
 
 /// Access control (SPEC.md 4.11) through a live server: every path a record can
 /// enter or leave by checks the token's scope, and every refusal changes nothing.

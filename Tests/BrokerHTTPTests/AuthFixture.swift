@@ -23,8 +23,9 @@ struct AuthFixture {
     }
 
     func token(publish: [String] = [], subscribe: [String] = [], admin: Bool = false, ttl: TimeInterval = 600) async throws -> String {
-        try await signer.sign(BrokerClaims(
-            broker: .init(publish: publish, subscribe: subscribe, admin: admin), expires: Date().addingTimeInterval(ttl)))
+        try await signer.sign(
+            BrokerClaims(
+                broker: .init(publish: publish, subscribe: subscribe, admin: admin), expires: Date().addingTimeInterval(ttl)))
     }
 }
 

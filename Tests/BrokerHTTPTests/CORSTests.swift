@@ -1,8 +1,10 @@
 import Testing
 
 @Suite(.timeLimit(.minutes(2))) struct CORSTests {
-    static let preflight = [("Origin", "https://app.example"), ("Access-Control-Request-Method", "POST"),
-                            ("Access-Control-Request-Headers", "content-type")]
+    static let preflight = [
+        ("Origin", "https://app.example"), ("Access-Control-Request-Method", "POST"),
+        ("Access-Control-Request-Headers", "content-type"),
+    ]
 
     @Test func wildcardOriginAllowsAny() async throws {
         try await ServerHarness.with { server in
@@ -29,7 +31,8 @@ import Testing
             #expect(ok.headers["Vary"].contains("Origin"))
             #expect(ok.headers["Access-Control-Max-Age"].first == "3600")
 
-            let other = try await server.request(.OPTIONS, "/insert", headers: [("Origin", "https://evil.example"), ("Access-Control-Request-Method", "POST")])
+            let other = try await server.request(
+                .OPTIONS, "/insert", headers: [("Origin", "https://evil.example"), ("Access-Control-Request-Method", "POST")])
             #expect(other.headers["Access-Control-Allow-Origin"].isEmpty)
 
             let get = try await server.request(.GET, "/healthz", headers: [("Origin", "https://app.example")])

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import BrokerHTTP
 
 @Suite struct ContentTypeTests {

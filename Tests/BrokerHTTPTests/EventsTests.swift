@@ -145,7 +145,9 @@ import Testing
             #expect(await reader.value == Array(1...UInt64(total)))
             // The slow one never read: the server cut it off once its queue filled.
             let metrics = try await server.request(.GET, "/metrics")
-            #expect(metrics.body.contains("broker_subscribers_dropped_total 1\n"), "\(metrics.body.split(separator: "\n").filter { $0.hasPrefix("broker_subscribers") })")
+            #expect(
+                metrics.body.contains("broker_subscribers_dropped_total 1\n"),
+                "\(metrics.body.split(separator: "\n").filter { $0.hasPrefix("broker_subscribers") })")
             #expect(await slow.waitForEnd(timeout: .seconds(20)))
             // It resumes from where it stopped and gets the rest.
             let resumed = try await server.subscribe(headers: [("Last-Event-ID", "\(total - 3)")])

@@ -6,7 +6,7 @@ import NIOSSL
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// SSE over TLS and HTTP/2 (SPEC.md 4.12) follows the same rules as over HTTP/1.1:
@@ -36,8 +36,10 @@ import Glibc
             try await server.mustInsert("before", "0")
             let slow = Process()
             slow.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            slow.arguments = ["curl", "-sSN", "--http2", "--limit-rate", "1k", "--max-time", "120", "--cacert", ca,
-                              "--resolve", "localhost:\(server.port):127.0.0.1", "-o", "/dev/null", server.base + "/events"]
+            slow.arguments = [
+                "curl", "-sSN", "--http2", "--limit-rate", "1k", "--max-time", "120", "--cacert", ca,
+                "--resolve", "localhost:\(server.port):127.0.0.1", "-o", "/dev/null", server.base + "/events",
+            ]
             try slow.run()
             defer { kill(slow.processIdentifier, SIGKILL) }
             for _ in 0..<100 where try await Self.subscribers(server) < 1 { try await Task.sleep(for: .milliseconds(50)) }

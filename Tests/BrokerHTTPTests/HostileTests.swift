@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension ServerProcesses {
@@ -15,8 +15,10 @@ extension ServerProcesses {
             defer { try? FileManager.default.removeItem(atPath: directory) }
             defer { try? FileManager.default.removeItem(atPath: directory + ".stderr") }
             let server = try await ProcessTests.Server.launch(
-                arguments: ["serve", "--host", "127.0.0.1", "--data-dir", directory, "--fsync", "never",
-                            "--idle-timeout-ms", "500", "--heartbeat-ms", "200", "--max-body", "64K"] + extra,
+                arguments: [
+                    "serve", "--host", "127.0.0.1", "--data-dir", directory, "--fsync", "never",
+                    "--idle-timeout-ms", "500", "--heartbeat-ms", "200", "--max-body", "64K",
+                ] + extra,
                 errorLog: directory + ".stderr")
             _ = try await server.ready()
             try await body(server, directory)
@@ -40,7 +42,8 @@ extension ServerProcesses {
                 for i in 0..<50 {
                     guard let socket = RawSocket(port: server.port) else { continue }
                     if i % 2 == 0 {
-                        socket.send("POST /insert HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"event\":\"stall\"")
+                        socket.send(
+                            "POST /insert HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"event\":\"stall\"")
                     } else {
                         socket.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
                     }
@@ -70,7 +73,10 @@ extension ServerProcesses {
                         + String(repeating: "8000\r\n" + String(repeating: "x", count: 0x8000) + "\r\n", count: 4) + "0\r\n\r\n",
                 ]
                 for request in requests {
-                    guard let socket = RawSocket(port: server.port) else { Issue.record("connect failed"); continue }
+                    guard let socket = RawSocket(port: server.port) else {
+                        Issue.record("connect failed")
+                        continue
+                    }
                     socket.send(request)
                     let (reply, _) = await socket.receive(limit: 4096, seconds: 5)
                     #expect(!reply.hasPrefix("HTTP/1.1 200"), "accepted: \(request.prefix(60))")

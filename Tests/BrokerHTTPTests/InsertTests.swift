@@ -21,9 +21,11 @@ import Testing
     }
 
     @Test func everyJSONShapeRoundTripsThroughAudit() async throws {
-        let shapes = ["null", "true", "false", "0", "-12.5e-3", "123456789012345678901234567890", #""""#,
-                      #""\"quoted\" \\ \/ \b\f\n\r\t \ud83d\ude00""#, "[]", "{}", #"{"a":[{"b":null}]}"#,
-                      String(repeating: "[", count: 100) + String(repeating: "]", count: 100)]
+        let shapes = [
+            "null", "true", "false", "0", "-12.5e-3", "123456789012345678901234567890", #""""#,
+            #""\"quoted\" \\ \/ \b\f\n\r\t \ud83d\ude00""#, "[]", "{}", #"{"a":[{"b":null}]}"#,
+            String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+        ]
         try await ServerHarness.with { server in
             for shape in shapes { try await server.mustInsert("shape", shape) }
             let audit = try await server.request(.GET, "/audit/shape")
@@ -57,7 +59,10 @@ import Testing
                 ("duplicate event", Array(#"{"event":"a","event":"b","data":1}"#.utf8), json, 400),
                 ("invalid UTF-8", Array(#"{"event":"a","data":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8), json, 400),
                 ("lone surrogate name", Array(#"{"event":"\ud800","data":1}"#.utf8), json, 400),
-                ("too deep", Array(#"{"event":"a","data":\#(String(repeating: "[", count: 600) + String(repeating: "]", count: 600))}"#.utf8), json, 400),
+                (
+                    "too deep", Array(#"{"event":"a","data":\#(String(repeating: "[", count: 600) + String(repeating: "]", count: 600))}"#.utf8),
+                    json, 400
+                ),
                 ("too large", Array(#"{"event":"a","data":"\#(String(repeating: "x", count: 2000))"}"#.utf8), json, 413),
                 ("empty body", [], json, 400),
             ]
@@ -92,13 +97,17 @@ import Testing
             #expect(health.body == #"{"status":"ok","lastSeq":2}"#)
             let metrics = try await server.request(.GET, "/metrics")
             #expect(metrics.status == 200)
-            for line in ["broker_inserts_total 2", "broker_inserts_rejected_total 1", "broker_segments 1",
-                         "broker_subscribers 0", "broker_last_seq 2"] {
+            for line in [
+                "broker_inserts_total 2", "broker_inserts_rejected_total 1", "broker_segments 1",
+                "broker_subscribers 0", "broker_last_seq 2",
+            ] {
                 // Gauges render as floats ("2.0").
                 #expect(metrics.body.contains(line + "\n") || metrics.body.contains(line + ".0\n"), "missing \(line)")
             }
-            for prefix in ["broker_bytes_appended_total ", "broker_fsyncs_total", "broker_subscribers_dropped_total",
-                           "broker_request_duration_seconds_bucket{"] {
+            for prefix in [
+                "broker_bytes_appended_total ", "broker_fsyncs_total", "broker_subscribers_dropped_total",
+                "broker_request_duration_seconds_bucket{",
+            ] {
                 #expect(metrics.body.contains(prefix), "missing \(prefix)")
             }
         }

@@ -1,12 +1,12 @@
-import BrokerLog
 import AsyncHTTPClient
+import BrokerLog
 import BrokerTestSupport
 import Foundation
 import NIOCore
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The suites that start `broker` processes. They run one at a time: in parallel they
@@ -24,7 +24,10 @@ extension ServerProcesses {
             let exited: Locked<ContinuousClock.Instant?> = Locked(nil)
 
             /// With `errorLog`, standard error goes to that file.
-            init(executable: String = ProcessTests.brokerPath, arguments: [String], environment: [String: String] = [:], port: Int, errorLog: String? = nil) throws {
+            init(
+                executable: String = ProcessTests.brokerPath, arguments: [String], environment: [String: String] = [:], port: Int,
+                errorLog: String? = nil
+            ) throws {
                 process = Process()
                 process.executableURL = URL(fileURLWithPath: executable)
                 process.arguments = arguments
@@ -143,7 +146,8 @@ extension ServerProcesses {
             let directory = NSTemporaryDirectory() + "broker-process-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: directory) }
             defer { try? FileManager.default.removeItem(atPath: directory + ".stderr") }
-            let first = try await Server.launch(arguments: ["serve", "--host", "127.0.0.1", "--data-dir", directory], errorLog: directory + ".stderr")
+            let first = try await Server.launch(
+                arguments: ["serve", "--host", "127.0.0.1", "--data-dir", directory], errorLog: directory + ".stderr")
             _ = try await first.ready()
             let second = try Server(arguments: ["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", directory], port: 0)
             for _ in 0..<500 where second.exited.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }

@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A plain TCP connection to the server, for requests no well-behaved client sends.
@@ -48,8 +48,14 @@ final class RawSocket: @unchecked Sendable {
                 var closed = false
                 while received.count < limit {
                     let n = buffer.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, $0.count, 0) }
-                    if n == 0 { closed = true; break }
-                    if n < 0 { closed = errno == ECONNRESET; break }
+                    if n == 0 {
+                        closed = true
+                        break
+                    }
+                    if n < 0 {
+                        closed = errno == ECONNRESET
+                        break
+                    }
                     received += buffer[0..<n]
                 }
                 continuation.resume(returning: (String(decoding: received, as: UTF8.self), closed))
@@ -70,6 +76,7 @@ final class RawSocket: @unchecked Sendable {
 /// The resident memory of a process, in bytes (from /proc).
 func residentBytes(of pid: Int32) -> Int {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+    else { return 0 }
     return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
 }

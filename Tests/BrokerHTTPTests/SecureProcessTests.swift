@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension ServerProcesses {
@@ -59,20 +59,26 @@ extension ServerProcesses {
             let workspace = try Workspace()
             let errorLog = workspace.directory + "/stderr"
             let server = try await ProcessTests.Server.launch(
-                arguments: ["serve", "--host", "127.0.0.1", "--data-dir", workspace.data,
-                            "--jwt-secret-file", workspace.secret, "--public-subscribe", "news/*", "--log-level", "trace"],
+                arguments: [
+                    "serve", "--host", "127.0.0.1", "--data-dir", workspace.data,
+                    "--jwt-secret-file", workspace.secret, "--public-subscribe", "news/*", "--log-level", "trace",
+                ],
                 errorLog: errorLog)
             _ = try await server.ready()
             let base = "http://127.0.0.1:\(server.port)"
             let writer = try await workspace.token(["--publish", "a/*", "--publish", "news/*"])
             let reader = try await workspace.token(["--subscribe", "a/*", "--ttl", "10m"])
 
-            let refused = try await Self.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
-                                          "--data", #"{"event":"a/1","data":1}"#, base + "/insert"])
+            let refused = try await Self.curl([
+                "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+                "--data", #"{"event":"a/1","data":1}"#, base + "/insert",
+            ])
             #expect(refused.stdout == "401")
             for (event, data) in [("a/1", "1"), ("b/1", "2"), ("news/1", "3")] {
-                let reply = try await Self.curl(["-w", " %{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
-                                            "-H", "Authorization: Bearer \(writer)", "--data", #"{"event":"\#(event)","data":\#(data)}"#, base + "/insert"])
+                let reply = try await Self.curl([
+                    "-w", " %{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+                    "-H", "Authorization: Bearer \(writer)", "--data", #"{"event":"\#(event)","data":\#(data)}"#, base + "/insert",
+                ])
                 #expect(reply.stdout.hasSuffix(event == "b/1" ? " 403" : " 200"), "\(reply.stdout)")
             }
             // The token in the query string, as an EventSource would send it.
@@ -120,8 +126,10 @@ extension ServerProcesses {
             let (certificate, key) = try await workspace.certificate("broker-one")
             let errorLog = workspace.directory + "/stderr"
             let server = try await ProcessTests.Server.launch(
-                arguments: ["serve", "--host", "127.0.0.1", "--data-dir", workspace.data,
-                            "--tls-cert", certificate, "--tls-key", key, "--heartbeat-ms", "200"],
+                arguments: [
+                    "serve", "--host", "127.0.0.1", "--data-dir", workspace.data,
+                    "--tls-cert", certificate, "--tls-key", key, "--heartbeat-ms", "200",
+                ],
                 errorLog: errorLog)
             let port = server.port
             let base = "https://localhost:\(port)"
@@ -146,8 +154,11 @@ extension ServerProcesses {
             try await Task.sleep(for: .milliseconds(700))
 
             let insert = { (data: Int) async throws -> Result in
-                try await Self.curl(trust + ["--http2", "-X", "POST", "-H", "Content-Type: application/json", "--data",
-                                       #"{"event":"tls","data":\#(data)}"#, base + "/insert"])
+                try await Self.curl(
+                    trust + [
+                        "--http2", "-X", "POST", "-H", "Content-Type: application/json", "--data",
+                        #"{"event":"tls","data":\#(data)}"#, base + "/insert",
+                    ])
             }
             #expect(try await insert(1).stdout.hasPrefix(#"{"seq":1,"#))
             #expect(try await Self.curl(trust + ["-v", base + "/healthz"]).stderr.contains("CN=broker-one"))

@@ -176,7 +176,10 @@ final class SSEReader: @unchecked Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 while !done(self), !self.ended {
-                    guard let chunk = try? await self.iterator.next() else { self.ended = true; break }
+                    guard let chunk = try? await self.iterator.next() else {
+                        self.ended = true
+                        break
+                    }
                     self.pending += String(buffer: chunk)
                     self.parse()
                 }
@@ -194,7 +197,10 @@ final class SSEReader: @unchecked Sendable {
             var event = SSEEvent(id: nil, event: nil, data: "")
             var isMessage = false
             for line in block.split(separator: "\n", omittingEmptySubsequences: false) {
-                if line.hasPrefix(":") { comments.append(String(line.dropFirst().drop { $0 == " " })); continue }
+                if line.hasPrefix(":") {
+                    comments.append(String(line.dropFirst().drop { $0 == " " }))
+                    continue
+                }
                 guard let colon = line.firstIndex(of: ":") else { continue }
                 var value = line[line.index(after: colon)...]
                 if value.hasPrefix(" ") { value = value.dropFirst() }

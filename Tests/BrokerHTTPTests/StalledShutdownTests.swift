@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension ServerProcesses {
@@ -37,7 +37,8 @@ extension ServerProcesses {
             // Reads 1 KB/s from the start of a 3 MB backlog: its writes stall at once.
             let stalled = Process()
             stalled.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            stalled.arguments = ["curl", "-sSN", "--limit-rate", "1k", "--max-time", "30", "-H", "Last-Event-ID: 0", "-o", "/dev/null"]
+            stalled.arguments =
+                ["curl", "-sSN", "--limit-rate", "1k", "--max-time", "30", "-H", "Last-Event-ID: 0", "-o", "/dev/null"]
                 + (tls ? ["--http2"] : []) + client + [base + "/events"]
             try stalled.run()
             defer { kill(stalled.processIdentifier, SIGKILL) }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import Testing
+
 @testable import BrokerHTTP
 
 @Suite(.timeLimit(.minutes(1))) struct SubscriberHubTests {

@@ -1,7 +1,8 @@
 import BrokerAuth
-@testable import BrokerHTTP
 import Foundation
 import Testing
+
+@testable import BrokerHTTP
 
 /// Where a request's token is found (SPEC.md 4.11), without a server.
 @Suite struct TokenLocationTests {

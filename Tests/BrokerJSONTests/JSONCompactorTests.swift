@@ -14,14 +14,19 @@ import Testing
         #expect(try compact("\"é😀\"") == "\"é😀\"")
     }
 
-    @Test(arguments: ["", " ", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "1e", "+1", "tru", "nul", "\"\\x\"",
-                      "\"\\u12G4\"", "\"tab\there\"", "\"unterminated", "[1] [2]", "{\"a\" 1}", "{1:2}", "NaN", "Infinity"])
+    @Test(arguments: [
+        "", " ", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "1e", "+1", "tru", "nul", "\"\\x\"",
+        "\"\\u12G4\"", "\"tab\there\"", "\"unterminated", "[1] [2]", "{\"a\" 1}", "{1:2}", "NaN", "Infinity",
+    ])
     func rejects(_ text: String) {
         #expect(throws: JSONError.self) { _ = try JSONCompactor.compact(Array(text.utf8)) }
     }
 
     @Test func rejectsInvalidUTF8() {
-        for bytes: [UInt8] in [[0x22, 0xC3, 0x28, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xC0, 0xAF, 0x22], [0x22, 0xF5, 0x80, 0x80, 0x80, 0x22], [0x22, 0xE2, 0x82, 0x22]] {
+        for bytes: [UInt8] in [
+            [0x22, 0xC3, 0x28, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xC0, 0xAF, 0x22], [0x22, 0xF5, 0x80, 0x80, 0x80, 0x22],
+            [0x22, 0xE2, 0x82, 0x22],
+        ] {
             #expect(throws: JSONError.self) { _ = try JSONCompactor.compact(bytes) }
         }
     }

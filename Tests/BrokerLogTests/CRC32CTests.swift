@@ -1,5 +1,6 @@
 import CCRC32C
 import Testing
+
 @testable import BrokerLog
 
 @Suite(.timeLimit(.minutes(2))) struct CRC32CTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BrokerLog
 
 /// What `broker verify` says of a checkpoint.
@@ -7,7 +8,9 @@ import Testing
     func closedLog() async throws -> TempDirectory {
         let dir = TempDirectory()
         let log = try EventLog.open(directory: dir.path, options: .test(segmentBytes: 4096))
-        for n in 0..<120 { _ = try await log.append(event: "name\(n % 9)", data: Array("{\"n\":\(n),\"pad\":\"\(String(repeating: "y", count: 40))\"}".utf8)) }
+        for n in 0..<120 {
+            _ = try await log.append(event: "name\(n % 9)", data: Array("{\"n\":\(n),\"pad\":\"\(String(repeating: "y", count: 40))\"}".utf8))
+        }
         await log.close()
         return dir
     }
@@ -24,7 +27,10 @@ import Testing
         var bytes = dir.bytes(of: CheckpointFile.name)
         bytes[20] ^= 0xFF
         dir.write(bytes, to: CheckpointFile.name)
-        guard case .ignored = try CheckpointAudit.run(directory: dir.path) else { Issue.record("not ignored"); return }
+        guard case .ignored = try CheckpointAudit.run(directory: dir.path) else {
+            Issue.record("not ignored")
+            return
+        }
         try FileManager.default.removeItem(atPath: dir.path + "/" + CheckpointFile.name)
         #expect(try CheckpointAudit.run(directory: dir.path) == .absent)
     }
@@ -44,8 +50,9 @@ import Testing
             checkpoint.segments[0].offsets.note(seq: 2, offset: 100)
         }
         dir.write(checkpoint.encoded(), to: CheckpointFile.name)
-        guard case let .inconsistent(difference) = try CheckpointAudit.run(directory: dir.path) else {
-            Issue.record("not reported"); return
+        guard case .inconsistent(let difference) = try CheckpointAudit.run(directory: dir.path) else {
+            Issue.record("not reported")
+            return
         }
         #expect(difference.contains(part == "index" ? "name3" : dir.segments()[0]), "\(difference)")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BrokerLog
 
 @Suite(.timeLimit(.minutes(2))) struct CheckpointTests {

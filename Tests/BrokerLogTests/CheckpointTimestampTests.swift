@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BrokerLog
 
 /// The checkpoint's `lastTimestamp` is the timestamp of the last record it covers
@@ -29,7 +30,10 @@ import Testing
         let truth = checkpoint.lastTimestamp
         checkpoint.lastTimestamp += 1_000_000_000
         dir.write(checkpoint.encoded(), to: CheckpointFile.name)
-        guard case let .ignored(why) = try CheckpointAudit.run(directory: dir.path) else { Issue.record("verify would pass it"); return }
+        guard case .ignored(let why) = try CheckpointAudit.run(directory: dir.path) else {
+            Issue.record("verify would pass it")
+            return
+        }
         #expect(why.contains("lastTimestamp"))
         let log = try EventLog.open(directory: dir.path, options: .test(segmentBytes: 4096))
         #expect(log.openReport.ignoredCheckpoint?.contains("lastTimestamp") == true)

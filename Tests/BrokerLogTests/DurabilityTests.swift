@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BrokerLog
 
 @Suite(.timeLimit(.minutes(2))) struct DurabilityTests {
@@ -101,7 +102,11 @@ import Testing
         defer { dir.remove() }
         let log = try EventLog.open(directory: dir.path, options: .test())
         let subscription = log.subscribe()
-        let consumer = Task { var n = 0; for await _ in subscription.records { n += 1 }; return n }
+        let consumer = Task {
+            var n = 0
+            for await _ in subscription.records { n += 1 }
+            return n
+        }
         _ = try await log.append(event: "x", data: [])
         await log.close()
         #expect(await consumer.value == 1)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BrokerLog
 
 /// Appending, reading back, reopening and the latest index.
@@ -175,4 +176,3 @@ import Testing
         await log.close()
     }
 }
-

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+
 @testable import BrokerLog
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite(.timeLimit(.minutes(2))) struct FaultTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BrokerLog
 
 /// Golden segment files in `Fixtures/`: reading them must give the records in their

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BrokerLog
 
 /// The worked examples of SPEC.md 2.5: these exact bytes are what the encoder writes.
@@ -26,11 +27,17 @@ import Testing
     }
 
     @Test func rawFrameBytes() {
-        #expect(Self.hex(Self.raw) == "2e 00 00 00 40 44 86 d9 01 00 00 00 00 00 00 00 00 68 e5 cf 8b 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 04 00 74 65 6d 70 7b 22 63 22 3a 32 31 2e 35 7d")
+        #expect(
+            Self.hex(Self.raw)
+                == "2e 00 00 00 40 44 86 d9 01 00 00 00 00 00 00 00 00 68 e5 cf 8b 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 04 00 74 65 6d 70 7b 22 63 22 3a 32 31 2e 35 7d"
+        )
     }
 
     @Test func lz4FrameBytes() {
-        #expect(Self.hex(Self.lz4) == "3c 00 00 00 8a 58 c1 78 02 00 00 00 00 00 00 00 01 68 e5 cf 8b 01 00 00 01 00 00 00 00 00 00 00 20 00 00 00 01 00 04 00 74 65 6d 70 3b 00 00 00 af 7b 22 6e 6f 74 65 22 3a 22 61 01 00 19 50 61 61 61 22 7d")
+        #expect(
+            Self.hex(Self.lz4)
+                == "3c 00 00 00 8a 58 c1 78 02 00 00 00 00 00 00 00 01 68 e5 cf 8b 01 00 00 01 00 00 00 00 00 00 00 20 00 00 00 01 00 04 00 74 65 6d 70 3b 00 00 00 af 7b 22 6e 6f 74 65 22 3a 22 61 01 00 19 50 61 61 61 22 7d"
+        )
     }
 
     @Test func examplesDecodeBack() throws {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import BrokerLog
 
 @Suite(.timeLimit(.minutes(1))) struct LatestIndexTests {

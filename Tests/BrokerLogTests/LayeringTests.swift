@@ -21,7 +21,9 @@ import Testing
     }
 
     @Test func noLayerUsesOneAboveIt() throws {
-        let declaration = try NSRegularExpression(pattern: #"^(?:(?:public|package|private|fileprivate|final|indirect)\s+)*(?:struct|enum|class|protocol|typealias|actor)\s+(\w+)"#, options: .anchorsMatchLines)
+        let declaration = try NSRegularExpression(
+            pattern: #"^(?:(?:public|package|private|fileprivate|final|indirect)\s+)*(?:struct|enum|class|protocol|typealias|actor)\s+(\w+)"#,
+            options: .anchorsMatchLines)
         var declaredIn: [String: Int] = [:]
         for (level, layer) in Self.layers.enumerated() {
             for file in try Self.files(in: layer) {
@@ -35,8 +37,9 @@ import Testing
         for (level, layer) in Self.layers.enumerated() {
             for file in try Self.files(in: layer) {
                 for (name, higher) in declaredIn where higher > level {
-                    #expect(file.text.range(of: #"\b\#(name)\b"#, options: .regularExpression) == nil,
-                            "\(file.path) uses \(name), declared in \(Self.layers[higher])")
+                    #expect(
+                        file.text.range(of: #"\b\#(name)\b"#, options: .regularExpression) == nil,
+                        "\(file.path) uses \(name), declared in \(Self.layers[higher])")
                 }
             }
         }

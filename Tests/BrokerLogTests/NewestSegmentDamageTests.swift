@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BrokerLog
 
 /// Damage in the newest segment is told from a torn tail by what follows it (SPEC.md
@@ -29,7 +30,7 @@ import Testing
                 dir.write(damaged, to: newest)
                 let snapshot = dir.contents()
                 let (failure, _) = await RecoveryTests.damageFound(in: dir, options: options)
-                guard case let .corrupt(segment, at, _)? = failure else {
+                guard case .corrupt(let segment, let at, _)? = failure else {
                     Issue.record("byte \(byte) bit \(bit): gave \(String(describing: failure))")
                     continue
                 }
@@ -58,7 +59,7 @@ import Testing
         #expect {
             _ = try EventLog.open(directory: dir.path, options: options)
         } throws: { error in
-            guard case let LogError.corrupt(segment, offset, problem) = error else { return false }
+            guard case LogError.corrupt(let segment, let offset, let problem) = error else { return false }
             return segment.hasSuffix(newest) && offset == third.offset && problem.isShort
         }
         #expect(dir.contents() == before)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BrokerLog
 
 /// The error opening `dir` fails with, or nil when it opens (and is closed again).
@@ -17,7 +18,8 @@ func openFailure(_ dir: TempDirectory) async -> LogError? {
         let log = try EventLog.open(directory: dir.path, options: .test(compression: compression, segmentBytes: 4096))
         var count: UInt64 = 0
         while dir.segments().count < 3 || count % 4 != 3 {
-            count = try await log.append(event: "r\(count % 3)", data: [UInt8]("{\"n\":\(count),\"pad\":\"\(String(repeating: "p", count: 150))\"}")).seq
+            count = try await log.append(event: "r\(count % 3)", data: [UInt8]("{\"n\":\(count),\"pad\":\"\(String(repeating: "p", count: 150))\"}"))
+                .seq
         }
         await log.close()
         let newest = dir.segments().last!
@@ -102,7 +104,7 @@ func openFailure(_ dir: TempDirectory) async -> LogError? {
                 let snapshot = dir.contents()
                 let (failure, byScrub) = await Self.damageFound(in: dir, options: options)
                 if byScrub { foundByScrub += 1 }
-                if case let .corrupt(segment, at, _)? = failure {
+                if case .corrupt(let segment, let at, _)? = failure {
                     #expect(segment.hasSuffix(sealed))
                     #expect(at == offset, "byte \(byte) bit \(bit): reported offset \(at)")
                 } else {

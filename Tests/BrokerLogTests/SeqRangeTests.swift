@@ -1,6 +1,7 @@
 import BrokerTestSupport
 import Foundation
 import Testing
+
 @testable import BrokerLog
 
 /// Seqs and segment names outside 1...2^63-1 (SPEC.md 1, 2.1): an open refuses them
@@ -24,7 +25,7 @@ import Testing
         #expect {
             _ = try EventLog.open(directory: dir.path, options: .test())
         } throws: { error in
-            guard case let LogError.corrupt(segment, offset, .notASegmentFile(why)) = error else { return false }
+            guard case LogError.corrupt(let segment, let offset, .notASegmentFile(let why)) = error else { return false }
             return segment.hasSuffix(name) && offset == 0 && why.contains("outside 1...9223372036854775807")
         }
         #expect(dir.contents() == before)
@@ -62,7 +63,9 @@ import Testing
         past.frame(seq: .max)
         past.bytes.withUnsafeBytes { raw in
             #expect(throws: FrameProblem.seqOutOfRange(.max)) { _ = try SegmentHeader.decode(raw) }
-            #expect(throws: FrameProblem.seqOutOfRange(.max)) { _ = try RecordFrame.decode(UnsafeRawBufferPointer(rebasing: raw[SegmentHeader.size...])) }
+            #expect(throws: FrameProblem.seqOutOfRange(.max)) {
+                _ = try RecordFrame.decode(UnsafeRawBufferPointer(rebasing: raw[SegmentHeader.size...]))
+            }
         }
     }
 }

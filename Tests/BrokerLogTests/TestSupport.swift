@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import BrokerLog
 
 /// A fresh directory under the system temp dir, removed by `remove()`.
@@ -41,10 +42,15 @@ struct TempDirectory {
 /// A clock that ticks one millisecond per reading from a fixed start.
 final class TestClock: Sendable {
     private let now = Locked<Int64>(1_700_000_000_000)
-    var read: @Sendable () -> Int64 { { self.now.withLock { $0 += 1; return $0 } } }
+    var read: @Sendable () -> Int64 {
+        {
+            self.now.withLock {
+                $0 += 1
+                return $0
+            }
+        }
+    }
 }
-
-
 
 extension LogOptions {
     static func test(compression: Bool = false, durability: Durability = .never, segmentBytes: Int = 1 << 20, clock: TestClock? = nil) -> LogOptions {
@@ -86,7 +92,9 @@ func frames(in path: String) throws -> [FrameInfo] {
     let walker = LogWalker([.init(try SegmentReader(path: path))], policy: FailOnDamage())
     var found: [FrameInfo] = []
     while let item = try walker.next() {
-        if case let .frame(frame, offset, _) = item { found.append(FrameInfo(seq: frame.seq, offset: offset, size: frame.frameSize, codec: frame.codec)) }
+        if case .frame(let frame, let offset, _) = item {
+            found.append(FrameInfo(seq: frame.seq, offset: offset, size: frame.frameSize, codec: frame.codec))
+        }
     }
     return found
 }

@@ -34,7 +34,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let dump = try await Tool.run(["dump", dir])
         #expect(dump.status == 0)
-        #expect(dump.stdout.contains("00000000000000000000.seg: byte offset 0: named like a segment, but seq 00000000000000000000 is outside 1...9223372036854775807"))
+        #expect(
+            dump.stdout.contains(
+                "00000000000000000000.seg: byte offset 0: named like a segment, but seq 00000000000000000000 is outside 1...9223372036854775807"))
         #expect(dump.stdout.contains("18446744073709551615.seg: byte offset 0: named like a segment"))
         #expect(dump.stdout.contains(#"{"n":2}"#))
         let verify = try await Tool.run(["verify", dir])
@@ -133,7 +135,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let verify = try await Tool.run(["verify", dir])
         #expect(verify.status == 1)
-        #expect(verify.stdout.contains("byte offset \(segment.frameOffsets[1]): link to seq 0 at byte offset 40 cannot point at a frame"), "\(verify.stdout)")
+        #expect(
+            verify.stdout.contains("byte offset \(segment.frameOffsets[1]): link to seq 0 at byte offset 40 cannot point at a frame"),
+            "\(verify.stdout)")
     }
 
     /// What the next open repairs quietly (a newest segment torn while it was

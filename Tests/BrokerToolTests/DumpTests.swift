@@ -24,9 +24,10 @@ import Testing
     }
 
     @Test func replayEqualsTheRecordsTheLibraryReads() async throws {
-        let expected = try JSONDecoder().decode(
-            [String: [[String: AnyCodable]]].self,
-            from: Data(contentsOf: URL(fileURLWithPath: Tool.segments + "/lz4/expected.json")))["records"] ?? []
+        let expected =
+            try JSONDecoder().decode(
+                [String: [[String: AnyCodable]]].self,
+                from: Data(contentsOf: URL(fileURLWithPath: Tool.segments + "/lz4/expected.json")))["records"] ?? []
         let lines = try await Tool.run(["replay", "lz4"]).stdout.split(separator: "\n")
         #expect(lines.count == expected.count)
         for (line, record) in zip(lines, expected) {

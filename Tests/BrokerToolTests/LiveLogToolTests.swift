@@ -11,7 +11,11 @@ import Testing
         options.logger.logLevel = .critical
         let log = try EventLog.open(directory: directory, options: options)
         for chunk in 0..<20 {
-            _ = try await log.append((0..<250).map { AppendEntry(event: "e\($0 % 10)", data: Array("{\"n\":\(chunk * 250 + $0),\"pad\":\"\(String(repeating: "z", count: 100))\"}".utf8)) })
+            _ = try await log.append(
+                (0..<250).map {
+                    AppendEntry(
+                        event: "e\($0 % 10)", data: Array("{\"n\":\(chunk * 250 + $0),\"pad\":\"\(String(repeating: "z", count: 100))\"}".utf8))
+                })
         }
         // The writer still holds the lock: the tools read without it.
         let verify = try await Tool.run(["verify", directory])
@@ -28,8 +32,9 @@ import Testing
         }
         // Appends keep going while readers read.
         _ = try await log.append(event: "late", data: Array("1".utf8))
-        #expect(try await Tool.run(["replay", directory, "--event", "late"]).stdout == #"{"seq":5001,"event":"late","timestamp":"#
-            + String(try #require(try log.latest(of: "late")).timestamp) + #","data":1}"# + "\n")
+        #expect(
+            try await Tool.run(["replay", directory, "--event", "late"]).stdout == #"{"seq":5001,"event":"late","timestamp":"#
+                + String(try #require(try log.latest(of: "late")).timestamp) + #","data":1}"# + "\n")
         await log.close()
         // Closing wrote a checkpoint: verify compares it with the segments.
         let closed = try await Tool.run(["verify", directory])

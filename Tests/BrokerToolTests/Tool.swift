@@ -18,7 +18,8 @@ struct Tool {
     /// concurrency's two threads (under TSan that starved the hub's tests).
     static func run(_ arguments: [String], in directory: String = segments, shell: String? = nil) async throws -> Result {
         if let shell {
-            return try await Command.run("/bin/bash", ["-c", "set -o pipefail; " + shell.replacingOccurrences(of: "BROKER", with: "'\(path)'")], in: directory)
+            return try await Command.run(
+                "/bin/bash", ["-c", "set -o pipefail; " + shell.replacingOccurrences(of: "BROKER", with: "'\(path)'")], in: directory)
         }
         return try await Command.run(path, arguments, in: directory)
     }

@@ -23,7 +23,10 @@ import Testing
     @Test func damageFailsWithSegmentAndOffset() async throws {
         let result = try await Tool.run(["verify", "corrupt-sealed"])
         #expect(result.status == 1)
-        #expect(result.stdout.hasPrefix("corrupt-sealed/00000000000000000001.seg: byte offset 32: CRC mismatch (stored 0x8998E404, computed 0x4C5FB4C4)\nFAILED: 1 problem(s)"))
+        #expect(
+            result.stdout.hasPrefix(
+                "corrupt-sealed/00000000000000000001.seg: byte offset 32: CRC mismatch (stored 0x8998E404, computed 0x4C5FB4C4)\nFAILED: 1 problem(s)"
+            ))
     }
 
     @Test func verifyNeverWrites() async throws {

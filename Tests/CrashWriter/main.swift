@@ -4,7 +4,7 @@
 import BrokerLog
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 func say(_ line: String) {

@@ -68,12 +68,17 @@ let benchmarks: @Sendable () -> Void = {
     let large: [UInt8] = {
         var bytes: [UInt8] = []
         var n = 0
-        while bytes.count < 65536 { bytes += Array(#"{"n":\#(n),"v":"value \#(n % 97)"},"#.utf8); n += 1 }
+        while bytes.count < 65536 {
+            bytes += Array(#"{"n":\#(n),"v":"value \#(n % 97)"},"#.utf8)
+            n += 1
+        }
         return Array(bytes.prefix(65536))
     }()
     for compression in [false, true] {
-        Benchmark("append 64KiB never \(compression ? "lz4" : "none") (1 GiB)",
-                  configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .kilo, maxDuration: .seconds(20), maxIterations: 3)) { benchmark in
+        Benchmark(
+            "append 64KiB never \(compression ? "lz4" : "none") (1 GiB)",
+            configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .kilo, maxDuration: .seconds(20), maxIterations: 3)
+        ) { benchmark in
             let directory = scratchDirectory("large")
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let log = try EventLog.open(directory: directory, options: quietOptions(compression: compression, durability: .never))
@@ -91,9 +96,12 @@ let benchmarks: @Sendable () -> Void = {
 
     // 3. Durable appends with 1, 8 and 64 concurrent writers: group commit.
     for writers in [1, 8, 64] {
-        Benchmark("append durable always \(writers) writers",
-                  configuration: .init(metrics: [.wallClock, .custom("records/s"), .custom("fsyncs/s"), .custom("p50 us"), .custom("p99 us")],
-                                       scalingFactor: .one, maxDuration: .seconds(20), maxIterations: 3)) { benchmark in
+        Benchmark(
+            "append durable always \(writers) writers",
+            configuration: .init(
+                metrics: [.wallClock, .custom("records/s"), .custom("fsyncs/s"), .custom("p50 us"), .custom("p99 us")],
+                scalingFactor: .one, maxDuration: .seconds(20), maxIterations: 3)
+        ) { benchmark in
             let directory = scratchDirectory("durable")
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let log = try EventLog.open(directory: directory, options: quietOptions(compression: true, durability: .always))
@@ -117,7 +125,8 @@ let benchmarks: @Sendable () -> Void = {
                 return all.sorted()
             }
             benchmark.stopMeasurement()
-            let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
+            let seconds =
+                Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
             let records = writers * perWriter
             benchmark.measurement(.custom("fsyncs/s"), Int(Double(log.statistics.fsyncs) / seconds))
             benchmark.measurement(.custom("p50 us"), percentile(latencies, 0.50))
@@ -130,8 +139,10 @@ let benchmarks: @Sendable () -> Void = {
     // 4. Opening a large log: a full rebuild of the latest index (no checkpoint), and
     // the ordinary open after a clean close (from the checkpoint).
     for useCheckpoint in [false, true] {
-        Benchmark("open \(full ? "1 GB" : "256 MB") log, \(useCheckpoint ? "ordinary (checkpoint)" : "full rebuild")",
-                  configuration: .init(metrics: [.wallClock, .custom("MB/s scanned")], scalingFactor: .one, maxDuration: .seconds(30), maxIterations: 5)) { benchmark in
+        Benchmark(
+            "open \(full ? "1 GB" : "256 MB") log, \(useCheckpoint ? "ordinary (checkpoint)" : "full rebuild")",
+            configuration: .init(metrics: [.wallClock, .custom("MB/s scanned")], scalingFactor: .one, maxDuration: .seconds(30), maxIterations: 5)
+        ) { benchmark in
             let (directory, bytes) = try await Fixture.largeLog(megabytes: full ? 1024 : 256)
             var options = quietOptions(compression: true, durability: .never)
             options.useCheckpoint = useCheckpoint
@@ -149,8 +160,10 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // 5. History of one event with 100 records inside a large log.
-    Benchmark("history of 100 records in \(full ? "10M" : "1M")-record log",
-              configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 1000)) { benchmark in
+    Benchmark(
+        "history of 100 records in \(full ? "10M" : "1M")-record log",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 1000)
+    ) { benchmark in
         let log = try await Fixture.needleLog(records: full ? 10_000_000 : 1_000_000)
         benchmark.startMeasurement()
         let history = try log.history(of: "needle")
@@ -159,8 +172,12 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // 6. Memory of the latest index: bytes a name beyond the name itself.
-    Benchmark("latest index with \(full ? "1M" : "200k") names",
-              configuration: .init(metrics: [.wallClock, .custom("bytes/name"), .custom("RSS bytes/name"), .custom("close ms"), .custom("reopen ms")], scalingFactor: .one, maxDuration: .seconds(60), maxIterations: 1)) { benchmark in
+    Benchmark(
+        "latest index with \(full ? "1M" : "200k") names",
+        configuration: .init(
+            metrics: [.wallClock, .custom("bytes/name"), .custom("RSS bytes/name"), .custom("close ms"), .custom("reopen ms")], scalingFactor: .one,
+            maxDuration: .seconds(60), maxIterations: 1)
+    ) { benchmark in
         let count = full ? 1_000_000 : 200_000
         let directory = scratchDirectory("names")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -193,7 +210,8 @@ let benchmarks: @Sendable () -> Void = {
 /// The resident set of this process in bytes.
 func residentBytes() -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+    else { return 0 }
     return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
 }
 

@@ -3,7 +3,7 @@ import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What all subscribers have seen, shared across event loops.
@@ -54,7 +54,8 @@ final class SSESubscriber: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        context.writeAndFlush(NIOAny(ByteBuffer(string: "GET /events HTTP/1.1\r\nHost: load\r\n\(authorizationLine)Accept: text/event-stream\r\n\r\n")), promise: nil)
+        context.writeAndFlush(
+            NIOAny(ByteBuffer(string: "GET /events HTTP/1.1\r\nHost: load\r\n\(authorizationLine)Accept: text/event-stream\r\n\r\n")), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -171,7 +172,8 @@ enum FanOut {
         var channels: [Channel] = []
         for _ in 0..<subscribers { channels.append(try await target.connect { SSESubscriber(expected: records, tally: tally) }) }
         guard try await waitUntil(seconds: 60, { tally.ready == subscribers }) else {
-            print("only \(tally.ready) of \(subscribers) subscribers connected"); exit(1)
+            print("only \(tally.ready) of \(subscribers) subscribers connected")
+            exit(1)
         }
         let started = monotonicNanos()
         var published: [EventLoopFuture<Int>] = []
@@ -191,7 +193,11 @@ enum FanOut {
         var (delivered, latencies, last) = tally.summary
         latencies.sort()
         let seconds = Double(last - started) / 1e9
-        print("published \(acknowledged) records in \(milliseconds(publishedAt - started)); \(delivered) of \(subscribers * records) deliveries\(complete ? "" : " (timed out)")")
-        print("deliveries/s: \(Int(Double(delivered) / seconds))  latency p50 \(milliseconds(percentile(latencies, 0.5))) p99 \(milliseconds(percentile(latencies, 0.99))) max \(milliseconds(latencies.last ?? 0))")
+        print(
+            "published \(acknowledged) records in \(milliseconds(publishedAt - started)); \(delivered) of \(subscribers * records) deliveries\(complete ? "" : " (timed out)")"
+        )
+        print(
+            "deliveries/s: \(Int(Double(delivered) / seconds))  latency p50 \(milliseconds(percentile(latencies, 0.5))) p99 \(milliseconds(percentile(latencies, 0.99))) max \(milliseconds(latencies.last ?? 0))"
+        )
     }
 }

@@ -2,7 +2,7 @@ import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum IdleSubscribers {
@@ -25,7 +25,9 @@ enum IdleSubscribers {
         let connected = try await waitUntil(seconds: 60) { tally.ready == subscribers }
         try await Task.sleep(for: .seconds(1))
         let after = residentMB(serverPID)
-        print("\(tally.ready) of \(subscribers) idle subscribers\(connected ? "" : " (timed out)"): server RSS \(Int(before)) MB before, \(Int(after)) MB with them (\(Int((after - before) * 1024 * 1024 / Double(max(1, subscribers)))) bytes each)")
+        print(
+            "\(tally.ready) of \(subscribers) idle subscribers\(connected ? "" : " (timed out)"): server RSS \(Int(before)) MB before, \(Int(after)) MB with them (\(Int((after - before) * 1024 * 1024 / Double(max(1, subscribers)))) bytes each)"
+        )
         for channel in channels { try? await channel.close() }
     }
 }

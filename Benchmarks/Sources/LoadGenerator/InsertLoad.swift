@@ -2,7 +2,7 @@ import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One keep-alive connection sending inserts back to back until a deadline.
@@ -59,7 +59,8 @@ enum InsertLoad {
             _ = try await target.connect { InsertClient(requests: requests, deadline: deadline, done: promise, first: index * 31) }
             results.append(promise.futureResult)
         }
-        var ok = 0, failed = 0
+        var ok = 0
+        var failed = 0
         var latencies: [Int64] = []
         for result in results {
             let value = try await result.get()
@@ -70,6 +71,8 @@ enum InsertLoad {
         let elapsed = Double(monotonicNanos() - started) / 1e9
         latencies.sort()
         print("inserts: \(ok) ok, \(failed) failed in \(decimal(elapsed)) s over \(connections) connections")
-        print("requests/s: \(Int(Double(ok) / elapsed))  latency p50 \(milliseconds(percentile(latencies, 0.5))) p99 \(milliseconds(percentile(latencies, 0.99)))")
+        print(
+            "requests/s: \(Int(Double(ok) / elapsed))  latency p50 \(milliseconds(percentile(latencies, 0.5))) p99 \(milliseconds(percentile(latencies, 0.99)))"
+        )
     }
 }

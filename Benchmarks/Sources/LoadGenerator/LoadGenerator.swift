@@ -14,7 +14,7 @@ import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main
@@ -22,7 +22,9 @@ enum LoadGenerator {
     static func main() async throws {
         let arguments = CommandLine.arguments.dropFirst()
         guard let mode = arguments.first, let port = arguments.dropFirst().first.flatMap({ Int($0) }) else {
-            print("usage: LoadGenerator insert PORT [CONNECTIONS] [SECONDS] | fanout PORT [SUBSCRIBERS] [RECORDS] [PUBLISHERS] [RECORDS_PER_SECOND] | idle PORT SERVER_PID [SUBSCRIBERS]")
+            print(
+                "usage: LoadGenerator insert PORT [CONNECTIONS] [SECONDS] | fanout PORT [SUBSCRIBERS] [RECORDS] [PUBLISHERS] [RECORDS_PER_SECOND] | idle PORT SERVER_PID [SUBSCRIBERS]"
+            )
             exit(2)
         }
         let numbers = arguments.dropFirst(2).compactMap { Int($0) }
@@ -34,7 +36,9 @@ enum LoadGenerator {
         case "fanout":
             try await FanOut.run(target, subscribers: number(0, 1000), records: number(1, 1000), publishers: number(2, 4), rate: number(3, 0))
         case "idle": try await IdleSubscribers.run(target, serverPID: number(0, 0), subscribers: number(1, 10_000))
-        default: print("unknown mode \(mode)"); exit(2)
+        default:
+            print("unknown mode \(mode)")
+            exit(2)
         }
         try await group.shutdownGracefully()
     }
@@ -82,7 +86,10 @@ let authorizationLine: String = {
 /// A POST /insert request with `data` as the record's JSON.
 func insertRequest(event: String, data: String) -> ByteBuffer {
     let body = #"{"event":"\#(event)","data":\#(data)}"#
-    return ByteBuffer(string: "POST /insert HTTP/1.1\r\nHost: load\r\n\(authorizationLine)Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+    return ByteBuffer(
+        string:
+            "POST /insert HTTP/1.1\r\nHost: load\r\n\(authorizationLine)Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    )
 }
 
 /// Waits until `condition` holds, checking every 10 ms, at most `seconds`.

@@ -25,7 +25,10 @@ struct ResponseSplitter {
         var lineStart = 0
         var index = 0
         while index + 1 < bytes.count {
-            guard bytes[index] == 0x0D, bytes[index + 1] == 0x0A else { index += 1; continue }
+            guard bytes[index] == 0x0D, bytes[index + 1] == 0x0A else {
+                index += 1
+                continue
+            }
             if index == lineStart {  // the empty line: the head ends here
                 let size = index + 2 + length
                 guard size <= bytes.count else { return nil }
@@ -33,7 +36,8 @@ struct ResponseSplitter {
                 return (status, size)
             }
             if index - lineStart > contentLength.count,
-               zip(bytes[lineStart..<(lineStart + contentLength.count)], contentLength).allSatisfy({ $0 | 0x20 == $1 }) {
+                zip(bytes[lineStart..<(lineStart + contentLength.count)], contentLength).allSatisfy({ $0 | 0x20 == $1 })
+            {
                 length = 0
                 for byte in bytes[(lineStart + contentLength.count)..<index] where byte >= 48 && byte <= 57 {
                     length = length * 10 + Int(byte - 48)

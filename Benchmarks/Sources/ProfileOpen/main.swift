@@ -14,7 +14,11 @@ if !exists {
     let log = try EventLog.open(directory: directory, options: options)
     for start in stride(from: 0, to: records, by: 1000) {
         let batch = (start..<min(records, start + 1000)).map { n in
-            AppendEntry(event: "event-\(n % 1000)", data: Array(#"{"id":\#(n),"user":"user-\#(n % 977)","action":"update","amount":\#(n % 10_000).25,"tags":["a","b","c"],"note":"\#(String(repeating: "x", count: 90))"}"#.utf8))
+            AppendEntry(
+                event: "event-\(n % 1000)",
+                data: Array(
+                    #"{"id":\#(n),"user":"user-\#(n % 977)","action":"update","amount":\#(n % 10_000).25,"tags":["a","b","c"],"note":"\#(String(repeating: "x", count: 90))"}"#
+                        .utf8))
         }
         _ = try await log.append(batch)
     }

@@ -2,7 +2,7 @@ import BrokerFuzzChecks
 import FuzzDriver
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// libFuzzer calls this with each input.

@@ -1,7 +1,7 @@
 import BrokerAuth
 import BrokerJSON
-import Foundation
 import BrokerLog
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore

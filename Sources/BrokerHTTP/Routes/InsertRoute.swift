@@ -64,9 +64,10 @@ struct InsertRoute: Sendable {
         return contentType.withUTF8 { bytes in
             var mediaType = bytes.prefix { $0 != UInt8(ascii: ";") }.drop { $0 == 0x20 || $0 == 0x09 }[...]
             while let last = mediaType.last, last == 0x20 || last == 0x09 { mediaType.removeLast() }
-            return mediaType.count == expected.count && zip(mediaType, expected).allSatisfy { byte, wanted in
-                (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == wanted
-            }
+            return mediaType.count == expected.count
+                && zip(mediaType, expected).allSatisfy { byte, wanted in
+                    (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == wanted
+                }
         }
     }
 

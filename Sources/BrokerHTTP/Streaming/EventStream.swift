@@ -49,7 +49,7 @@ struct EventStream: Sendable {
             try await stream(registration, to: &writer) { (writer) async throws in
                 try await writeSnapshot(upTo: registration.startSeq, to: &writer, allocator: allocator)
             }
-        case let .resume(after):
+        case .resume(let after):
             // Catch up from the log without queueing live records; join when caught up.
             var next = after + 1
             var joined: SubscriberHub.Registration?
@@ -109,7 +109,9 @@ struct EventStream: Sendable {
 
     /// Writes the records from `first` through `last` that this subscriber wants, and
     /// returns the seq to continue from.
-    private func writeRecords(from first: UInt64, through last: UInt64, to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator) async throws -> UInt64 {
+    private func writeRecords(from first: UInt64, through last: UInt64, to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator)
+        async throws -> UInt64
+    {
         guard first <= last else { return first }
         let cursor = log.read(from: first)
         try await writeChunked(to: &writer, allocator: allocator) {

@@ -90,7 +90,7 @@ final class SubscriberQueue: Sendable {
     /// What the connection may take without waiting: the released messages, or
     /// `.some(nil)` at the end; nil when it must wait.
     private static func take(_ state: inout State) -> [ByteBuffer]?? {
-        if (state.released || state.finished), !state.pending.isEmpty {
+        if state.released || state.finished, !state.pending.isEmpty {
             state.released = false
             defer { state.pending = [] }
             return .some(state.pending)

@@ -69,8 +69,9 @@ public final class CertificateStore: Sendable {
         }
         // A context is where BoringSSL checks that the key belongs to the certificate.
         do {
-            _ = try NIOSSLContext(configuration: .makeServerConfiguration(
-                certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)))
+            _ = try NIOSSLContext(
+                configuration: .makeServerConfiguration(
+                    certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)))
         } catch {
             throw TLSFileError(path: keyPath, reason: "does not match the certificate in \(certificatePath) (\(error))")
         }

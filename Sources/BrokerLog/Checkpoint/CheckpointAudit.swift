@@ -57,12 +57,14 @@ package enum CheckpointAudit {
             switch item {
             case .segment:
                 offsets = SparseOffsetIndex()
-            case let .frame(frame, offset, _):
+            case .frame(let frame, let offset, _):
                 offsets.note(seq: frame.seq, offset: offset)
-            case let .segmentEnd(segment, _, lastSeq, _):
+            case .segmentEnd(let segment, _, let lastSeq, _):
                 let entry = checkpoint.segments[position]
                 guard lastSeq == entry.lastSeq, offsets == entry.offsets else {
-                    return .inconsistent("\(segment.path): its entry (last seq \(entry.lastSeq), \(entry.offsets.count) offsets) differs from the frames (last seq \(lastSeq), \(offsets.count) offsets)")
+                    return .inconsistent(
+                        "\(segment.path): its entry (last seq \(entry.lastSeq), \(entry.offsets.count) offsets) differs from the frames (last seq \(lastSeq), \(offsets.count) offsets)"
+                    )
                 }
                 position += 1
             }
@@ -72,6 +74,7 @@ package enum CheckpointAudit {
         if let difference = latest.difference(from: checkpoint.latest) {
             return .inconsistent("latest index: \(difference)")
         }
-        return .consistent(lastSeq: checkpoint.segments[checkpoint.segments.count - 1].lastSeq, segments: checkpoint.segments.count, names: checkpoint.latest.count)
+        return .consistent(
+            lastSeq: checkpoint.segments[checkpoint.segments.count - 1].lastSeq, segments: checkpoint.segments.count, names: checkpoint.latest.count)
     }
 }

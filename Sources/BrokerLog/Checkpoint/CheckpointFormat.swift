@@ -86,7 +86,8 @@ struct Checkpoint {
             let name = try cursor.take(count: length)
             let location = RecordLocation(seq: try cursor.take(UInt64.self), offset: try cursor.take(UInt32.self))
             guard location.seq >= 1, location.seq <= RecordFrame.maxSeq, location.offset >= SegmentHeader.size,
-                  latest.update(bytes: name, to: location) == nil else {
+                latest.update(bytes: name, to: location) == nil
+            else {
                 throw CheckpointProblem("bad or repeated name entry ending at byte \(cursor.offset)")
             }
         }
@@ -102,7 +103,7 @@ struct Checkpoint {
         let lastFrameCRC = try cursor.take(UInt32.self)
         let sparseCount = Int(try cursor.take(UInt32.self))
         guard baseSeq >= 1, baseSeq <= RecordFrame.maxSeq, lastSeq >= baseSeq - 1, lastSeq <= RecordFrame.maxSeq,
-              coveredBytes >= UInt64(SegmentHeader.size), coveredBytes < 1 << 40, sparseCount <= (cursor.remaining / 12)
+            coveredBytes >= UInt64(SegmentHeader.size), coveredBytes < 1 << 40, sparseCount <= (cursor.remaining / 12)
         else { throw CheckpointProblem("bad segment entry for base seq \(baseSeq)") }
         var offsets = SparseOffsetIndex()
         for _ in 0..<sparseCount {

@@ -39,27 +39,27 @@ public enum FrameProblem: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .short(needed, available): "incomplete: needs \(needed) bytes, \(available) remain"
+        case .short(let needed, let available): "incomplete: needs \(needed) bytes, \(available) remain"
         case .badMagic: "bad magic number"
-        case let .unsupportedVersion(v): "unsupported format version \(v)"
-        case let .badHeaderFlags(f): "unknown header flags 0x\(String(f, radix: 16))"
-        case let .headerCRCMismatch(s, c): "header CRC mismatch (stored \(hex(s)), computed \(hex(c)))"
-        case let .baseSeqMismatch(h, f): "header base seq \(h) does not match file name seq \(f)"
-        case let .badBodyLength(l): "implausible frame length \(l)"
-        case let .crcMismatch(s, c): "CRC mismatch (stored \(hex(s)), computed \(hex(c)))"
-        case let .badCodec(c): "unknown codec \(c)"
-        case let .badReserved(r): "reserved byte is \(r), not 0"
-        case let .badNameLength(n): "bad event name length \(n)"
-        case let .badName(why): "bad event name: \(why)"
-        case let .badCompressedPayload(why): "bad LZ4 payload: \(why)"
-        case let .seqOutOfOrder(e, f): "seq \(f) where \(e) was expected"
-        case let .badPrevSeq(s, p): "record \(s) links to previous seq \(p), not below it"
-        case let .badPrevOffset(p, o): "link to seq \(p) at byte offset \(o) cannot point at a frame"
-        case let .seqOutOfRange(s): "seq \(s) is outside 1...\(RecordFrame.maxSeq)"
-        case let .notASegmentFile(why): why
-        case let .segmentGap(e, f): "starts at seq \(f) but seq \(e) was expected (a segment is missing or misnamed)"
-        case let .timestampDecreased(s, t, p): "record \(s) has timestamp \(t), earlier than the \(p) before it"
-        case let .brokenNameChain(s, e, f):
+        case .unsupportedVersion(let v): "unsupported format version \(v)"
+        case .badHeaderFlags(let f): "unknown header flags 0x\(String(f, radix: 16))"
+        case .headerCRCMismatch(let s, let c): "header CRC mismatch (stored \(hex(s)), computed \(hex(c)))"
+        case .baseSeqMismatch(let h, let f): "header base seq \(h) does not match file name seq \(f)"
+        case .badBodyLength(let l): "implausible frame length \(l)"
+        case .crcMismatch(let s, let c): "CRC mismatch (stored \(hex(s)), computed \(hex(c)))"
+        case .badCodec(let c): "unknown codec \(c)"
+        case .badReserved(let r): "reserved byte is \(r), not 0"
+        case .badNameLength(let n): "bad event name length \(n)"
+        case .badName(let why): "bad event name: \(why)"
+        case .badCompressedPayload(let why): "bad LZ4 payload: \(why)"
+        case .seqOutOfOrder(let e, let f): "seq \(f) where \(e) was expected"
+        case .badPrevSeq(let s, let p): "record \(s) links to previous seq \(p), not below it"
+        case .badPrevOffset(let p, let o): "link to seq \(p) at byte offset \(o) cannot point at a frame"
+        case .seqOutOfRange(let s): "seq \(s) is outside 1...\(RecordFrame.maxSeq)"
+        case .notASegmentFile(let why): why
+        case .segmentGap(let e, let f): "starts at seq \(f) but seq \(e) was expected (a segment is missing or misnamed)"
+        case .timestampDecreased(let s, let t, let p): "record \(s) has timestamp \(t), earlier than the \(p) before it"
+        case .brokenNameChain(let s, let e, let f):
             "record \(s) links to seq \(f.seq) at offset \(f.offset), but the previous record of its name is "
                 + (e.map { "seq \($0.seq) at offset \($0.offset)" } ?? "none")
         }

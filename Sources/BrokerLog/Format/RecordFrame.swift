@@ -94,13 +94,17 @@ package enum RecordFrame {
 
     /// Reads only the fixed fields of a frame whose CRC is not checked: for walking
     /// the name chain, where each step is checked against what it must find instead.
-    static func peekHead(_ bytes: UnsafeRawBufferPointer) -> (seq: UInt64, prevSeq: UInt64, prevOffset: UInt32, timestamp: Int64, name: UnsafeRawBufferPointer)? {
+    static func peekHead(_ bytes: UnsafeRawBufferPointer) -> (
+        seq: UInt64, prevSeq: UInt64, prevOffset: UInt32, timestamp: Int64, name: UnsafeRawBufferPointer
+    )? {
         guard bytes.count >= prefixSize + fixedBodySize else { return nil }
         let nameLength = Int(bytes.loadLE(UInt16.self, at: 38))
         guard nameLength >= 1, bytes.count >= 40 + nameLength else { return nil }
-        return (bytes.loadLE(UInt64.self, at: 8), bytes.loadLE(UInt64.self, at: 24),
-                bytes.loadLE(UInt32.self, at: 32), bytes.loadLE(Int64.self, at: 16),
-                UnsafeRawBufferPointer(rebasing: bytes[40..<(40 + nameLength)]))
+        return (
+            bytes.loadLE(UInt64.self, at: 8), bytes.loadLE(UInt64.self, at: 24),
+            bytes.loadLE(UInt32.self, at: 32), bytes.loadLE(Int64.self, at: 16),
+            UnsafeRawBufferPointer(rebasing: bytes[40..<(40 + nameLength)])
+        )
     }
 }
 

@@ -31,7 +31,7 @@ package struct LatestIndex {
     }
 
     subscript(bytes name: UnsafeRawBufferPointer) -> RecordLocation? {
-        guard case let .found(index) = find(name) else { return nil }
+        guard case .found(let index) = find(name) else { return nil }
         return RecordLocation(seq: slots[index].seq, offset: slots[index].offset)
     }
 
@@ -45,12 +45,12 @@ package struct LatestIndex {
     @discardableResult
     mutating func update(bytes name: UnsafeRawBufferPointer, to location: RecordLocation) -> RecordLocation? {
         switch find(name) {
-        case let .found(index):
+        case .found(let index):
             let previous = RecordLocation(seq: slots[index].seq, offset: slots[index].offset)
             slots[index].seq = location.seq
             slots[index].offset = location.offset
             return previous
-        case let .empty(index):
+        case .empty(let index):
             slots[index] = Slot(seq: location.seq, offset: location.offset, name: store(name))
             count += 1
             if count * 4 > slots.count * 3 { grow() }
@@ -66,7 +66,7 @@ package struct LatestIndex {
         }
         var name = name
         name.withUTF8 { bytes in
-            if case let .found(index) = find(UnsafeRawBufferPointer(bytes)) { remove(at: index) }
+            if case .found(let index) = find(UnsafeRawBufferPointer(bytes)) { remove(at: index) }
         }
     }
 
@@ -105,7 +105,10 @@ package struct LatestIndex {
 
     // MARK: The table
 
-    private enum Probe { case found(Int), empty(Int) }
+    private enum Probe {
+        case found(Int)
+        case empty(Int)
+    }
 
     private func find(_ name: UnsafeRawBufferPointer) -> Probe {
         let mask = slots.count - 1

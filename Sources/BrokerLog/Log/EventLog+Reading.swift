@@ -45,7 +45,8 @@ struct ReadView: Sendable {
                 }
             }
             guard let (seq, prevSeq, prevOffset, timestamp, sameName) = fields, seq == location.seq, sameName, prevSeq < seq else {
-                throw .corrupt(segment: segment.path, offset: offset, problem: .brokenNameChain(seq: location.seq, expected: location, found: location))
+                throw .corrupt(
+                    segment: segment.path, offset: offset, problem: .brokenNameChain(seq: location.seq, expected: location, found: location))
             }
             guard try body(location, timestamp) else { return }
             location = RecordLocation(seq: prevSeq, offset: prevOffset)
@@ -100,7 +101,10 @@ extension EventLog {
         if start.seq <= bound { return start }
         var found: RecordLocation?
         try view.walkChain(of: event, from: start) { (location, _) throws(LogError) in
-            if location.seq <= bound { found = location; return false }
+            if location.seq <= bound {
+                found = location
+                return false
+            }
             return true
         }
         return found
@@ -164,7 +168,7 @@ public final class LogCursor {
     /// The next record, or nil after the last visible one.
     public func next() throws(LogError) -> Record? {
         while nextSeq <= visibleSeq, let item = try walker.next() {
-            guard case let .frame(frame, offset, segment) = item, frame.seq >= nextSeq else { continue }
+            guard case .frame(let frame, let offset, let segment) = item, frame.seq >= nextSeq else { continue }
             nextSeq = frame.seq + 1
             do { return try frame.record() } catch {
                 throw .corrupt(segment: segment.path, offset: offset, problem: error)

@@ -2,9 +2,9 @@ import Dispatch
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An event to append: a name and its data bytes.
@@ -39,7 +39,7 @@ public final class EventLog: Sendable {
         self.openReport = opened.report
         self.unread = opened.unread
         self.state = Locked(opened.state)
-        if case let .interval(ms) = options.durability { startIntervalSync(every: ms) }
+        if case .interval(let ms) = options.durability { startIntervalSync(every: ms) }
     }
 
     deinit {
@@ -218,7 +218,10 @@ public final class EventLog: Sendable {
     private func waitUntilSynced(_ seq: UInt64) async throws(LogError) {
         let result: Result<Void, LogError> = await withCheckedContinuation { continuation in
             let startSync = state.withLock { state -> Bool? in
-                if let failure = state.failure { continuation.resume(returning: .failure(failure)); return nil }
+                if let failure = state.failure {
+                    continuation.resume(returning: .failure(failure))
+                    return nil
+                }
                 if state.syncedSeq >= seq {
                     // A segment seal covered it: publish before acknowledging.
                     state.publishSynced()
@@ -312,7 +315,10 @@ public final class EventLog: Sendable {
     /// Stops appends, fsyncs what was written, ends every subscription and releases
     /// the writer lock. Later appends fail with ``LogError/closed(reason:)``.
     public func close() async {
-        intervalSync.withLock { $0?.cancel(); $0 = nil }
+        intervalSync.withLock {
+            $0?.cancel()
+            $0 = nil
+        }
         // On the fsync queue, so that a running group commit finishes first.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             syncQueue.async {

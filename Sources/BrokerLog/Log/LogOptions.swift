@@ -1,9 +1,9 @@
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// When an append is acknowledged and made visible (SPEC.md 3.3).
@@ -18,7 +18,7 @@ public enum Durability: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .always: "always"
-        case let .interval(ms): "interval(\(ms) ms)"
+        case .interval(let ms): "interval(\(ms) ms)"
         case .never: "never"
         }
     }
@@ -72,7 +72,7 @@ public struct LogOptions: Sendable {
         guard Self.segmentBytesRange.contains(segmentBytes) else {
             throw .invalidOptions("segment size \(segmentBytes) is outside \(Self.segmentBytesRange)")
         }
-        if case let .interval(ms) = durability, ms < 1 {
+        if case .interval(let ms) = durability, ms < 1 {
             throw .invalidOptions("fsync interval must be at least 1 ms")
         }
     }

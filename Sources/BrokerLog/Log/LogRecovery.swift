@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Opens a data directory for writing: takes the lock, checks every segment, rebuilds
@@ -96,14 +96,14 @@ struct LogRecovery {
             var scanned = 0
             while let item = try walker.next() {
                 switch item {
-                case let .segment(reader, isNewest):
+                case .segment(let reader, let isNewest):
                     if segments.last?.path != reader.path {
                         segments.append(try recovery.adoptWalked(reader, writable: isNewest))
                     }
-                case let .frame(frame, offset, _):
+                case .frame(let frame, let offset, _):
                     segments[segments.count - 1].noteFrame(seq: frame.seq, offset: offset, crc: frame.crc)
                     lastTimestamp = max(lastTimestamp, frame.timestamp)
-                case let .segmentEnd(_, validEnd, _, _):
+                case .segmentEnd(_, let validEnd, _, _):
                     scanned += validEnd - segments[segments.count - 1].size
                     segments[segments.count - 1].size = validEnd
                 }
@@ -130,7 +130,9 @@ struct LogRecovery {
     /// A segment the walk found sound, opened for the log (for writing when it is the newest).
     fileprivate func adoptWalked(_ reader: SegmentReader, writable: Bool) throws(LogError) -> Segment {
         let file = writable ? try FileHandle.open(reader.path, flags: O_RDWR) : reader.file
-        return Segment(header: reader.header, path: reader.path, file: file, size: SegmentHeader.size, lastSeq: reader.header.baseSeq - 1, faults: options.faults)
+        return Segment(
+            header: reader.header, path: reader.path, file: file, size: SegmentHeader.size, lastSeq: reader.header.baseSeq - 1, faults: options.faults
+        )
     }
 
     fileprivate func rewriteTornCreation(_ entry: SegmentFileName.Listed) throws(LogError) -> Segment {
@@ -169,14 +171,18 @@ struct LogRecovery {
             let file = try Self.problem { () throws(LogError) in
                 try FileHandle.open(listed[position].path, flags: position == listed.count - 1 ? O_RDWR : O_RDONLY)
             }
-            let reader = try Self.problem { () throws(LogError) in try SegmentReader(file: file, path: listed[position].path, expectedBaseSeq: entry.baseSeq) }
+            let reader = try Self.problem { () throws(LogError) in
+                try SegmentReader(file: file, path: listed[position].path, expectedBaseSeq: entry.baseSeq)
+            }
             lastFrameTimestamp = try entry.check(against: reader, isLastCovered: isLast) ?? lastFrameTimestamp
-            var segment = Segment(header: reader.header, path: reader.path, file: file, size: SegmentHeader.size, lastSeq: entry.baseSeq - 1, faults: options.faults)
+            var segment = Segment(
+                header: reader.header, path: reader.path, file: file, size: SegmentHeader.size, lastSeq: entry.baseSeq - 1, faults: options.faults)
             segment.adopt(entry)
             segments.append(segment)
         }
         if let mismatch = checkpoint.timestampMismatch(lastFrameTimestamp: lastFrameTimestamp) { throw mismatch }
-        return Adopted(segments: segments, chain: NameChain(firstBaseSeq: listed[0].baseSeq, latest: checkpoint.latest), lastTimestamp: checkpoint.lastTimestamp)
+        return Adopted(
+            segments: segments, chain: NameChain(firstBaseSeq: listed[0].baseSeq, latest: checkpoint.latest), lastTimestamp: checkpoint.lastTimestamp)
     }
 
     /// Runs `body`, turning a log error into a reason to ignore the checkpoint.

@@ -68,7 +68,9 @@ struct LogState {
 
     /// Applies the outcome of an fsync that covered writes up to `target`, and returns
     /// the appenders to wake with their result.
-    mutating func finishSync(upTo target: UInt64, failure: LogError?) -> (waiters: [CheckedContinuation<Result<Void, LogError>, Never>], result: Result<Void, LogError>) {
+    mutating func finishSync(upTo target: UInt64, failure: LogError?) -> (
+        waiters: [CheckedContinuation<Result<Void, LogError>, Never>], result: Result<Void, LogError>
+    ) {
         statistics.fsyncs += 1
         if let failure {
             let error = LogError.closed(reason: "fsync failed: \(failure)")

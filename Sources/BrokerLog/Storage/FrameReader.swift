@@ -111,7 +111,8 @@ package final class FrameReader {
                 let seq = chunk.loadLE(UInt64.self, at: position + 8)
                 let at = start + position
                 if bodyLength >= RecordFrame.minBodyLength, bodyLength <= RecordFrame.maxBodyLength,
-                   at + RecordFrame.prefixSize + bodyLength <= limit, seq > floor, seq <= ceiling {
+                    at + RecordFrame.prefixSize + bodyLength <= limit, seq > floor, seq <= ceiling
+                {
                     probe.offset = at
                     probe.expectedSeq = nil
                     if case .frame? = try probe.next() { return at }

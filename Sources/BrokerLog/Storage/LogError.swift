@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Everything the log reports as failure: the module's one error type. It lives with
@@ -27,7 +27,7 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The error that stops whatever found `damage`: a gap between segments is a
     /// discontinuity, anything else corruption.
     public init(_ damage: Damage) {
-        if case let .segmentGap(expected, found) = damage.problem {
+        if case .segmentGap(let expected, let found) = damage.problem {
             self = .discontinuity(segment: damage.segment, expectedBaseSeq: expected, foundBaseSeq: found)
         } else {
             self = .corrupt(segment: damage.segment, offset: damage.offset, problem: damage.problem)
@@ -36,23 +36,23 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .io(path, operation, code):
+        case .io(let path, let operation, let code):
             "\(operation) failed on \(path): \(String(cString: strerror(code))) (errno \(code))"
-        case let .locked(path):
+        case .locked(let path):
             "\(path) is locked by another writer (a running broker serve?)"
-        case let .corrupt(segment, offset, problem):
+        case .corrupt(let segment, let offset, let problem):
             Damage(segment: segment, offset: offset, problem: problem).description
-        case let .discontinuity(segment, expected, found):
+        case .discontinuity(let segment, let expected, let found):
             Damage(segment: segment, offset: 0, problem: .segmentGap(expectedBaseSeq: expected, foundBaseSeq: found)).description
-        case let .notALog(path, reason):
+        case .notALog(let path, let reason):
             "\(path): \(reason)"
-        case let .invalidEventName(why):
+        case .invalidEventName(let why):
             why
-        case let .recordTooLarge(bytes, limit):
+        case .recordTooLarge(let bytes, let limit):
             "record of \(bytes) bytes exceeds the limit of \(limit) bytes"
-        case let .invalidOptions(why):
+        case .invalidOptions(let why):
             "invalid options: \(why)"
-        case let .closed(reason):
+        case .closed(let reason):
             "the log is closed: \(reason)"
         }
     }

@@ -38,7 +38,9 @@ package final class LogWalker<Policy: DamagePolicy> {
             self.isNewest = isNewest
         }
 
-        package init(_ segment: SegmentReader, from: Int = SegmentHeader.size, expectedSeq: UInt64? = nil, limit: Int? = nil, readAhead: Int = 1 << 20) {
+        package init(
+            _ segment: SegmentReader, from: Int = SegmentHeader.size, expectedSeq: UInt64? = nil, limit: Int? = nil, readAhead: Int = 1 << 20
+        ) {
             self.path = segment.path
             self.opened = segment
             self.from = from
@@ -121,13 +123,18 @@ package final class LogWalker<Policy: DamagePolicy> {
                 current = nil
                 expectedBaseSeq = walking.damaged ? nil : walking.lastSeq + 1
                 return .segmentEnd(walking.segment, validEnd: walking.validEnd, lastSeq: walking.lastSeq, records: walking.records)
-            case let .frame(frame, offset):
+            case .frame(let frame, let offset):
                 if let problem = chain?.note(frame, at: offset),
-                   try report(Damage(segment: walking.segment.path, offset: offset, problem: problem)) == .stop {
+                    try report(Damage(segment: walking.segment.path, offset: offset, problem: problem)) == .stop
+                {
                     return nil
                 }
                 if checkTimestamps, frame.timestamp < lastTimestamp,
-                   try report(Damage(segment: walking.segment.path, offset: offset, problem: .timestampDecreased(seq: frame.seq, timestamp: frame.timestamp, previous: lastTimestamp))) == .stop {
+                    try report(
+                        Damage(
+                            segment: walking.segment.path, offset: offset,
+                            problem: .timestampDecreased(seq: frame.seq, timestamp: frame.timestamp, previous: lastTimestamp))) == .stop
+                {
                     return nil
                 }
                 lastTimestamp = frame.timestamp
@@ -135,7 +142,7 @@ package final class LogWalker<Policy: DamagePolicy> {
                 walking.lastSeq = frame.seq
                 walking.validEnd = offset + frame.frameSize
                 return .frame(frame, offset: offset, segment: walking.segment)
-            case let .damage(offset, problem):
+            case .damage(let offset, let problem):
                 let laterFrame = try walking.isNewest ? walking.frames.laterFrame(after: offset, seqAbove: walking.lastSeq) : offset
                 let kind: Damage.Kind = laterFrame == nil ? .incompleteTail(bytes: walking.frames.limit - offset) : .corrupt
                 guard try report(Damage(segment: walking.segment.path, offset: offset, problem: problem, kind: kind)) == .skip else { return nil }
@@ -168,12 +175,15 @@ package final class LogWalker<Policy: DamagePolicy> {
                 segment = try SegmentReader(file: file, path: span.path, expectedBaseSeq: span.nameSeq)
             } catch let .corrupt(path, offset, problem) {
                 let torn = span.isNewest && offset == 0 ? try Self.isTornCreation(file) : false
-                try skipSegment(Damage(segment: path, offset: offset, problem: problem, kind: torn ? .incompleteTail(bytes: try file.size()) : .corrupt))
+                try skipSegment(
+                    Damage(segment: path, offset: offset, problem: problem, kind: torn ? .incompleteTail(bytes: try file.size()) : .corrupt))
                 return nil
             }
         }
         if checkContinuity, let expected = expectedBaseSeq, segment.header.baseSeq != expected,
-           try report(Damage(segment: span.path, offset: 12, problem: .segmentGap(expectedBaseSeq: expected, foundBaseSeq: segment.header.baseSeq))) == .stop {
+            try report(Damage(segment: span.path, offset: 12, problem: .segmentGap(expectedBaseSeq: expected, foundBaseSeq: segment.header.baseSeq)))
+                == .stop
+        {
             return nil
         }
         if startChain {
@@ -233,7 +243,7 @@ extension LogWalker where Policy == FailOnDamage {
         while let item = try walker.next() {
             switch item {
             case .segment: continue
-            case let .frame(frame, _, _): return try body(frame)
+            case .frame(let frame, _, _): return try body(frame)
             case .segmentEnd: break
             }
         }
@@ -276,9 +286,9 @@ extension LogWalker.Span {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         let fileName = String(parts.last ?? "")
         switch SegmentFileName.match(fileName) {
-        case let .invalid(seq):
+        case .invalid(let seq):
             return LogWalker.Span(path: path, problem: .notASegmentFile("named like a segment, but seq \(seq) is outside 1...\(RecordFrame.maxSeq)"))
-        case let .segment(baseSeq):
+        case .segment(let baseSeq):
             let directory = parts.count > 1 ? parts.dropLast().joined(separator: "/") : "."
             let newest = (try? SegmentFileName.list(in: directory.isEmpty ? "/" : directory))?.last { $0.problem == nil }?.baseSeq
             return LogWalker.Span(path: path, nameSeq: baseSeq, isNewest: newest.map { $0 <= baseSeq } ?? true)
@@ -287,7 +297,7 @@ extension LogWalker.Span {
             do {
                 _ = try SegmentReader(file: file, path: path, expectedBaseSeq: nil)
             } catch {
-                guard case let .corrupt(_, offset, problem) = error else { throw error }
+                guard case .corrupt(_, let offset, let problem) = error else { throw error }
                 if problem == .badMagic || problem.isShort && offset == 0 {
                     throw .notALog(path: path, reason: "not a Broker segment file (\(problem))")
                 }

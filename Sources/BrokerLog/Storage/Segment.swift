@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One segment file as the open log keeps it: its file, size, last seq and sparse
@@ -90,7 +90,6 @@ struct Segment {
 
     /// The segment as the walker reads it, up to its size.
     var reader: SegmentReader { SegmentReader(file: file, path: path, header: header, fileSize: size) }
-
 
 }
 

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Segment file names: the base seq in 20 zero-padded digits, then `.seg` (SPEC.md 2.1).
@@ -35,7 +35,7 @@ package enum SegmentFileName {
 
     /// The base seq a valid segment name encodes, or nil.
     package static func baseSeq(of fileName: String) -> UInt64? {
-        if case let .segment(baseSeq) = match(fileName) { return baseSeq }
+        if case .segment(let baseSeq) = match(fileName) { return baseSeq }
         return nil
     }
 
@@ -61,11 +61,15 @@ package enum SegmentFileName {
             switch match(name) {
             case .other:
                 continue
-            case let .invalid(seq):
-                found.append(Listed(path: path, baseSeq: 0, problem: .notASegmentFile("named like a segment, but seq \(seq) is outside 1...\(RecordFrame.maxSeq)")))
-            case let .segment(baseSeq):
+            case .invalid(let seq):
+                found.append(
+                    Listed(
+                        path: path, baseSeq: 0, problem: .notASegmentFile("named like a segment, but seq \(seq) is outside 1...\(RecordFrame.maxSeq)")
+                    ))
+            case .segment(let baseSeq):
                 let isFile = PathKind.of(path) == .file
-                found.append(Listed(path: path, baseSeq: baseSeq, problem: isFile ? nil : .notASegmentFile("named like a segment, but not a regular file")))
+                found.append(
+                    Listed(path: path, baseSeq: baseSeq, problem: isFile ? nil : .notASegmentFile("named like a segment, but not a regular file")))
             }
         }
         return found.sorted { $0.baseSeq < $1.baseSeq }

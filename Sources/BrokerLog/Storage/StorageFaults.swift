@@ -1,8 +1,7 @@
-
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A hook that makes storage operations fail, so tests can show what a full disk or a
