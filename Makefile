@@ -8,7 +8,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := FuzzSegments FuzzInsertBody FuzzCheckpoint
 
-.PHONY: bench bench-full load deps deps-browser build release run test test-swift test-console screenshot test-tsan stress fuzz clean
+.PHONY: bench bench-full load deps deps-browser build release run test test-swift test-console lint format screenshot test-tsan stress fuzz clean
+
+# What swift format checks (.swift-format); the toolchain has it.
+FORMAT_PATHS := Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Fuzz/Sources
 
 ## deps: install liblz4-dev and pkg-config (the build), openssl and curl (the TLS and token tests) with apt-get when missing
 deps:
@@ -37,8 +40,16 @@ deps-browser:
 	fi
 	@python3 -c "import selenium, pytest" 2>/dev/null || python3 -m pip install -q selenium pytest
 
-## test: one debug build, then every test (Swift suites, then the console in Chromium)
-test: test-swift test-console
+## test: the format lint, one debug build, then every test (Swift suites, then the console in Chromium)
+test: lint test-swift test-console
+
+## lint: swift format lint --strict over the sources, tests, benchmarks and fuzz targets
+lint:
+	$(SWIFT) format lint --recursive --strict $(FORMAT_PATHS)
+
+## format: rewrite the same files in the house style
+format:
+	$(SWIFT) format --in-place --recursive $(FORMAT_PATHS)
 
 test-swift: build
 	$(SWIFT) test --skip-build
