@@ -29,10 +29,10 @@ struct LogRecovery {
             throw .corrupt(segment: bad.path, offset: 0, problem: problem)
         }
         var report = OpenReport()
-        var adopted: Adopted?
+        var adopted: AdoptedCheckpoint?
         if options.useCheckpoint {
             do throws(CheckpointProblem) {
-                adopted = try adoptCheckpoint(listed)
+                adopted = try Checkpoint.adopt(in: directory, listed: listed, faults: options.faults)
             } catch {
                 options.logger.warning("\(CheckpointFile.path(in: directory)): ignored, reading every segment: \(error)")
                 report.ignoredCheckpoint = error.description
@@ -147,47 +147,6 @@ struct LogRecovery {
         try segment.file.truncate(to: offset)
         try segment.file.sync()
         options.logger.warning("\(segment.path): cut \(size - offset) bytes of torn tail at byte offset \(offset) (\(damage.problem))")
-    }
-
-    // MARK: Checkpoint
-
-    /// What a valid checkpoint gives the open.
-    struct Adopted {
-        var segments: [Segment]
-        var chain: NameChain
-        var lastTimestamp: Int64
-    }
-
-    /// The segments, index and chain a valid checkpoint covers, checked against the
-    /// directory as SPEC.md 2.6 says; nil when there is no checkpoint.
-    private func adoptCheckpoint(_ listed: [SegmentFileName.Listed]) throws(CheckpointProblem) -> Adopted? {
-        guard let bytes = try Self.problem({ () throws(LogError) in try CheckpointFile.read(in: directory) }) else { return nil }
-        let checkpoint = try Checkpoint.decode(bytes)
-        if let mismatch = checkpoint.tableMismatch(with: listed) { throw mismatch }
-        var segments: [Segment] = []
-        var lastFrameTimestamp: Int64?
-        for (position, entry) in checkpoint.segments.enumerated() {
-            let isLast = position == checkpoint.segments.count - 1
-            let file = try Self.problem { () throws(LogError) in
-                try FileHandle.open(listed[position].path, flags: position == listed.count - 1 ? O_RDWR : O_RDONLY)
-            }
-            let reader = try Self.problem { () throws(LogError) in
-                try SegmentReader(file: file, path: listed[position].path, expectedBaseSeq: entry.baseSeq)
-            }
-            lastFrameTimestamp = try entry.check(against: reader, isLastCovered: isLast) ?? lastFrameTimestamp
-            var segment = Segment(
-                header: reader.header, path: reader.path, file: file, size: SegmentHeader.size, lastSeq: entry.baseSeq - 1, faults: options.faults)
-            segment.adopt(entry)
-            segments.append(segment)
-        }
-        if let mismatch = checkpoint.timestampMismatch(lastFrameTimestamp: lastFrameTimestamp) { throw mismatch }
-        return Adopted(
-            segments: segments, chain: NameChain(firstBaseSeq: listed[0].baseSeq, latest: checkpoint.latest), lastTimestamp: checkpoint.lastTimestamp)
-    }
-
-    /// Runs `body`, turning a log error into a reason to ignore the checkpoint.
-    static func problem<T>(_ body: () throws(LogError) -> T) throws(CheckpointProblem) -> T {
-        do { return try body() } catch { throw CheckpointProblem("\(error)") }
     }
 
     /// Takes the writer lock. A process being spawned by this one holds a copy of the
