@@ -87,36 +87,41 @@ func openFailure(_ dir: TempDirectory) async -> LogError? {
         defer { dir.remove() }
         _ = try await makeLog(dir)
         let sealed = dir.segments()[1]
-        let original = dir.bytes(of: sealed)
         // The second frame of the segment: a whole frame, every bit.
         let second = try frames(in: dir.path + "/" + sealed)[1]
-        let offset = second.offset
-        let frameRange = offset..<(offset + second.size)
         let before = dir.contents()
         var options = LogOptions.test()
         options.useCheckpoint = useCheckpoint
+        let foundByScrub = await Self.flipEveryBit(of: second, in: sealed, dir: dir, options: options)
+        #expect(dir.contents() == before)
+        // With a checkpoint, every flip in this (not last) frame is the scrub's to find.
+        #expect(foundByScrub == (useCheckpoint ? second.size * 8 : 0))
+    }
+
+    /// Flips each bit of `frame` in segment `name`, one at a time, and expects the open
+    /// (or the scrub) to report damage at the frame's offset and no file to change;
+    /// puts the segment back after. Returns how many flips the scrub found.
+    static func flipEveryBit(of frame: FrameInfo, in name: String, dir: TempDirectory, options: LogOptions) async -> Int {
+        let original = dir.bytes(of: name)
+        defer { dir.write(original, to: name) }
         var foundByScrub = 0
-        for byte in frameRange {
+        for byte in frame.offset..<(frame.offset + frame.size) {
             for bit in 0..<8 {
                 var damaged = original
                 damaged[byte] ^= 1 << bit
-                dir.write(damaged, to: sealed)
+                dir.write(damaged, to: name)
                 let snapshot = dir.contents()
-                let (failure, byScrub) = await Self.damageFound(in: dir, options: options)
+                let (failure, byScrub) = await damageFound(in: dir, options: options)
                 if byScrub { foundByScrub += 1 }
-                if case .corrupt(let segment, let at, _)? = failure {
-                    #expect(segment.hasSuffix(sealed))
-                    #expect(at == offset, "byte \(byte) bit \(bit): reported offset \(at)")
-                } else {
+                guard case .corrupt(let segment, let at, _)? = failure else {
                     Issue.record("byte \(byte) bit \(bit): gave \(String(describing: failure))")
+                    continue
                 }
-                #expect(dir.contents() == snapshot)
+                #expect(segment.hasSuffix(name) && at == frame.offset, "byte \(byte) bit \(bit): \(segment) at \(at)")
+                #expect(dir.contents() == snapshot, "byte \(byte) bit \(bit) changed a file")
             }
         }
-        dir.write(original, to: sealed)
-        #expect(dir.contents() == before)
-        // With a checkpoint, every flip in this (not last) frame is the scrub's to find.
-        #expect(foundByScrub == (useCheckpoint ? frameRange.count * 8 : 0))
+        return foundByScrub
     }
 
     /// The error the open fails with; or when it opens, the one the scrub finds, after
