@@ -79,7 +79,7 @@ load: release
 ## test-tsan: every test under ThreadSanitizer (a separate build in .build-tsan)
 test-tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS="suppressions=$(CURDIR)/Tests/tsan-suppressions.txt" $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
 
 ## stress: the crash loop with 1,000 SIGKILLs (make test runs 50)
 stress: build

@@ -83,10 +83,10 @@ let package = Package(
         .target(name: "BrokerTestSupport", dependencies: ["BrokerLog"], path: "Tests/Support/BrokerTestSupport"),
         .testTarget(
             name: "BrokerAuthTests", dependencies: ["BrokerAuth", "BrokerTestSupport", .product(name: "JWTKit", package: "jwt-kit")]),
-        .testTarget(name: "BrokerFuzzCorpusTests", dependencies: ["BrokerFuzzChecks"]),
+        .testTarget(name: "BrokerFuzzCorpusTests", dependencies: ["BrokerFuzzChecks", "BrokerTestSupport"]),
         // A child process the crash tests SIGKILL while it appends.
         .executableTarget(name: "broker-crash-writer", dependencies: ["BrokerLog"], path: "Tests/CrashWriter"),
-        .testTarget(name: "BrokerCrashTests", dependencies: ["BrokerLog", "broker-crash-writer"]),
+        .testTarget(name: "BrokerCrashTests", dependencies: ["BrokerLog", "BrokerTestSupport", "broker-crash-writer"]),
         // Runs the built `broker` executable; depends on it so that it is built first.
         .testTarget(name: "BrokerToolTests", dependencies: ["BrokerLog", "BrokerTestSupport", "broker"]),
         .testTarget(

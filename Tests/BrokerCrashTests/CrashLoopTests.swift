@@ -1,4 +1,5 @@
 import BrokerLog
+import BrokerTestSupport
 import Foundation
 import Testing
 
@@ -69,7 +70,12 @@ import Testing
 
     /// Starts the writer, waits until it is appending, lets it run a random while and
     /// SIGKILLs it; returns the acknowledgements it printed and the seq it opened at.
+    /// On a Dispatch thread: it blocks on the pipe and the child for up to seconds.
     static func runAndKill(_ directory: String, afterMicroseconds delay: Int) async throws -> ([Ack], UInt64) {
+        try await onDispatchThread { try runAndKillBlocking(directory, afterMicroseconds: delay) }
+    }
+
+    private static func runAndKillBlocking(_ directory: String, afterMicroseconds delay: Int) throws -> ([Ack], UInt64) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: writerPath)
         process.arguments = [directory, "4"]

@@ -1,4 +1,5 @@
 import BrokerFuzzChecks
+import BrokerTestSupport
 import Foundation
 import Testing
 
@@ -15,12 +16,16 @@ import Testing
         }
     }
 
-    @Test func segmentCorpus() throws {
+    /// Each input opens a log (with an fsync): on a Dispatch thread, so that the
+    /// replay does not hold Swift concurrency's threads from the other suites.
+    @Test func segmentCorpus() async throws {
         let inputs = try Self.inputs("segments")
         #expect(inputs.count >= 5)
         let scratch = NSTemporaryDirectory() + "broker-fuzz-replay-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        for input in inputs { input.withUnsafeBytes { FuzzChecks.segment($0, scratchDirectory: scratch) } }
+        try await onDispatchThread {
+            for input in inputs { input.withUnsafeBytes { FuzzChecks.segment($0, scratchDirectory: scratch) } }
+        }
     }
 
     @Test func insertBodyCorpus() throws {
@@ -30,13 +35,17 @@ import Testing
     }
 
     /// The base log's own checkpoint first (used by the open), then every input kept.
-    @Test func checkpointCorpus() throws {
+    /// On a Dispatch thread, as above; building the base log also waits on a semaphore.
+    @Test func checkpointCorpus() async throws {
         let directory = NSTemporaryDirectory() + "broker-fuzz-checkpoint-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let seed = FuzzChecks.checkpointSeed(directory: directory)
-        #expect(seed.count > 100)
         let inputs = try Self.inputs("checkpoint")
         #expect(inputs.count >= 5)
-        for input in [seed] + inputs { input.withUnsafeBytes { FuzzChecks.checkpoint($0, directory: directory) } }
+        let seed = try await onDispatchThread {
+            let seed = FuzzChecks.checkpointSeed(directory: directory)
+            for input in [seed] + inputs { input.withUnsafeBytes { FuzzChecks.checkpoint($0, directory: directory) } }
+            return seed
+        }
+        #expect(seed.count > 100)
     }
 }

@@ -1,3 +1,4 @@
+import BrokerTestSupport
 import Foundation
 import Testing
 
@@ -35,9 +36,10 @@ func openFailure(_ dir: TempDirectory) async -> LogError? {
         let whole = try EventLog.open(directory: dir.path, options: .test())
         let expected = try allRecords(whole).dropLast()
         await whole.close()
+        let path = dir.path
         for cut in lastFrame..<original.count {
             dir.write(Array(original[0..<cut]), to: newest)
-            let log = try EventLog.open(directory: dir.path, options: .test())
+            let log = try await onDispatchThread { try EventLog.open(directory: path, options: .test()) }
             #expect(log.lastSeq == count - 1, "cut at \(cut)")
             #expect(try allRecords(log) == Array(expected), "cut at \(cut)")
             #expect(dir.bytes(of: newest).count == lastFrame)
@@ -126,10 +128,16 @@ func openFailure(_ dir: TempDirectory) async -> LogError? {
 
     /// The error the open fails with; or when it opens, the one the scrub finds, after
     /// checking that appends are then refused with it.
+    /// The open and the scrub run on a Dispatch thread: called in loops, they would
+    /// otherwise hold Swift concurrency's threads from every other test.
     static func damageFound(in dir: TempDirectory, options: LogOptions) async -> (LogError?, byScrub: Bool) {
+        let path = dir.path
         let log: EventLog
-        do { log = try EventLog.open(directory: dir.path, options: options) } catch { return (error, false) }
-        do { try log.scrub() } catch {
+        do { log = try await onDispatchThread { try EventLog.open(directory: path, options: options) } } catch {
+            return (error as? LogError, false)
+        }
+        do { try await onDispatchThread { try log.scrub() } } catch {
+            guard let error = error as? LogError else { return (nil, true) }
             #expect(log.failure == error)
             await #expect(throws: error) { _ = try await log.append(event: "after", data: []) }
             await log.close()

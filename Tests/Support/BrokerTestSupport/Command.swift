@@ -27,16 +27,21 @@ public struct CommandResult: Sendable {
     }
 }
 
+/// Runs blocking work (a child process, a synchronous open of a log, a loop of file
+/// I/O) on a Dispatch thread and waits for it without holding one of Swift
+/// concurrency's threads: there are two on this machine, and tests that block them
+/// starve every other test's tasks (the hub's burst test stalled for most of its
+/// minute under ThreadSanitizer while two damage tests reopened logs in a loop).
+public func onDispatchThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
 public enum Command {
-    /// Runs the command on a Dispatch thread, so that waiting for it never holds one of
-    /// Swift concurrency's few threads (two on this machine: tests blocking them starve
-    /// every other test, as seen under ThreadSanitizer).
+    /// Runs the command on a Dispatch thread (``onDispatchThread(_:)``).
     public static func run(_ executable: String, _ arguments: [String], in directory: String? = nil) async throws -> CommandResult {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try run(executable, arguments, in: directory) as CommandResult })
-            }
-        }
+        try await onDispatchThread { try run(executable, arguments, in: directory) as CommandResult }
     }
 
     /// Runs `executable arguments…` in `directory` with no standard input and waits for
