@@ -25,9 +25,15 @@ extension ServerProcesses {
             _ = try await server.terminate()
         }
 
-        static func insertOK(_ port: Int, _ n: Int) async -> Bool {
-            let reply = try? await ProcessTests.post("http://127.0.0.1:\(port)/insert", #"{"event":"ok","data":\#(n)}"#)
-            return reply?.0 == 200
+        /// Why an insert of `n` did not answer 200 (its status and body, or the client's
+        /// error); nil when it did.
+        static func insertFailure(_ port: Int, _ n: Int) async -> String? {
+            do {
+                let (status, body) = try await ProcessTests.post("http://127.0.0.1:\(port)/insert", #"{"event":"ok","data":\#(n)}"#)
+                return status == 200 ? nil : "\(status) \(body)"
+            } catch {
+                return "\(error)"
+            }
         }
 
         static func lastSeq(_ port: Int) async -> String {
@@ -36,7 +42,7 @@ extension ServerProcesses {
 
         @Test func stalledRequestsAreClosedAndOthersAreServed() async throws {
             try await Self.withServer { server, _ in
-                #expect(await Self.insertOK(server.port, 1))
+                #expect(await Self.insertFailure(server.port, 1) == nil)
                 // Slowloris: headers and half a body, then nothing.
                 var stalled: [RawSocket] = []
                 for i in 0..<50 {
@@ -49,7 +55,7 @@ extension ServerProcesses {
                     }
                     stalled.append(socket)
                 }
-                #expect(await Self.insertOK(server.port, 2))
+                #expect(await Self.insertFailure(server.port, 2) == nil)
                 // The idle timeout closes every stalled connection.
                 for socket in stalled {
                     let (_, closed) = await socket.receive(seconds: 5)
@@ -61,7 +67,7 @@ extension ServerProcesses {
 
         @Test func malformedRequestsAreRejectedAndTheLogIsUnchanged() async throws {
             try await Self.withServer { server, directory in
-                #expect(await Self.insertOK(server.port, 1))
+                #expect(await Self.insertFailure(server.port, 1) == nil)
                 let manyHeaders = (0..<3000).map { "X-H\($0): v\r\n" }.joined()
                 let hugeHeader = "X-Big: " + String(repeating: "a", count: 200_000) + "\r\n"
                 let requests = [
@@ -81,7 +87,7 @@ extension ServerProcesses {
                     let (reply, _) = await socket.receive(limit: 4096, seconds: 5)
                     #expect(!reply.hasPrefix("HTTP/1.1 200"), "accepted: \(request.prefix(60))")
                 }
-                #expect(await Self.insertOK(server.port, 2))
+                #expect(await Self.insertFailure(server.port, 2) == nil)
                 #expect(await Self.lastSeq(server.port) == #"{"status":"ok","lastSeq":2}"#)
                 #expect(FileManager.default.fileExists(atPath: directory + "/00000000000000000001.seg"))
             }
@@ -89,7 +95,7 @@ extension ServerProcesses {
 
         @Test func thousandsOfAbandonedConnectionsLeaveMemoryBounded() async throws {
             try await Self.withServer { server, _ in
-                #expect(await Self.insertOK(server.port, 1))
+                #expect(await Self.insertFailure(server.port, 1) == nil)
                 let pid = server.process.processIdentifier
                 let before = residentBytes(of: pid)
                 for round in 0..<4 {
@@ -103,7 +109,7 @@ extension ServerProcesses {
                         }
                         sockets.append(socket)
                     }
-                    #expect(await Self.insertOK(server.port, round + 2), "round \(round)")
+                    #expect(await Self.insertFailure(server.port, round + 2) == nil, "round \(round)")
                     for (i, socket) in sockets.enumerated() where i % 2 == 0 { socket.abort() }
                     sockets.removeAll()
                 }
@@ -126,7 +132,7 @@ extension ServerProcesses {
                     socket.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
                     sockets.append(socket)
                 }
-                for i in 0..<20 { #expect(await Self.insertOK(server.port, i)) }
+                for i in 0..<20 { #expect(await Self.insertFailure(server.port, i) == nil) }
                 let (first, _) = await sockets[0].receive(limit: 200, seconds: 5)
                 #expect(first.hasPrefix("HTTP/1.1 200"))
                 for socket in sockets { socket.abort() }
@@ -139,7 +145,7 @@ extension ServerProcesses {
                     if subscribers.hasSuffix(" 0") || subscribers.hasSuffix(" 0.0") { break }
                 }
                 #expect(subscribers.hasSuffix(" 0") || subscribers.hasSuffix(" 0.0"), "still: \(subscribers)")
-                #expect(await Self.insertOK(server.port, 99))
+                #expect(await Self.insertFailure(server.port, 99) == nil)
             }
         }
     }
