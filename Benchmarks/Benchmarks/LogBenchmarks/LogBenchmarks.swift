@@ -4,6 +4,7 @@
 import Benchmark
 import BrokerLog
 import Foundation
+import Synchronization
 
 let full = ProcessInfo.processInfo.environment["BROKER_BENCH_FULL"] == "1"
 
@@ -217,7 +218,7 @@ func residentBytes() -> Int {
 
 /// Large logs built once per run and shared by the iterations that read them.
 enum Fixture {
-    static let built = Locked<[String: String]>([:])
+    static let built = Mutex<[String: String]>([:])
 
     static func largeLog(megabytes: Int) async throws -> (String, Int) {
         let key = "large-\(megabytes)"
@@ -234,7 +235,7 @@ enum Fixture {
         return (directory, bytes)
     }
 
-    static let needle = Locked<EventLog?>(nil)
+    static let needle = Mutex<EventLog?>(nil)
 
     static func needleLog(records: Int) async throws -> EventLog {
         if let log = needle.withLock({ $0 }) { return log }
