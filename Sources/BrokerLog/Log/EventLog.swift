@@ -187,16 +187,27 @@ public final class EventLog: Sendable {
 
     /// Reads and checks every frame the open took from a checkpoint without reading
     /// (SPEC.md 3.4). Damage puts the log in its failed state, as a failed fsync does:
-    /// appends are refused with the error, which ``failure`` reports.
+    /// appends are refused with the error, which ``failure`` reports. It also rebuilds
+    /// each covered segment's sparse offset index and puts it in place of the
+    /// checkpoint's when they differ, since the open only range-checked that one.
     /// It stops early, quietly, once the log is closed.
     public func scrub() throws(LogError) {
         let walker = LogWalker(unread.map { LogWalker<FailOnDamage>.Span($0.reader) }, policy: FailOnDamage())
         var frames = 0
+        var offsets = SparseOffsetIndex()
+        var position = 0
         do {
             while let item = try walker.next() {
-                if case .frame = item {
+                switch item {
+                case .segment:
+                    offsets = SparseOffsetIndex()
+                case .frame(let frame, let offset, _):
+                    offsets.note(seq: frame.seq, offset: offset)
                     frames += 1
                     if frames % 4096 != 0 { continue }
+                case .segmentEnd:
+                    if offsets != unread[position].offsets { replaceOffsets(of: unread[position], with: offsets) }
+                    position += 1
                 }
                 if state.withLock({ $0.isClosed }) { return }
             }
@@ -206,6 +217,21 @@ public final class EventLog: Sendable {
             options.logger.critical("scrub found damage, the log accepts no more appends: \(error)")
             throw error
         }
+    }
+
+    /// Puts the sparse index rebuilt from a covered segment's frames in place of the
+    /// checkpoint's wrong one; entries past what the checkpoint covered (the active
+    /// segment's new frames) are kept.
+    private func replaceOffsets(of covered: SegmentSnapshot, with rebuilt: SparseOffsetIndex) {
+        state.withLock { state in
+            guard let index = state.segments.firstIndex(where: { $0.baseSeq == covered.baseSeq }) else { return }
+            var merged = rebuilt
+            state.segments[index].offsets.forEach { seq, offset in
+                if Int(offset) >= covered.size { merged.note(seq: seq, offset: Int(offset)) }
+            }
+            state.segments[index].offsets = merged
+        }
+        options.logger.warning("\(covered.path): the checkpoint's sparse offset index differs from the frames; using the one rebuilt from them")
     }
 
     /// Why the log accepts no appends (a failed fsync, or damage the scrub found);
