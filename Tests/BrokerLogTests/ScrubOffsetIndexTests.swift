@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BrokerLog
 
 /// The open only range-checks a checkpoint's sparse offset index (SPEC.md 2.6); the

@@ -33,8 +33,7 @@ extension Checkpoint {
                 try SegmentReader(file: file, path: listed[position].path, expectedBaseSeq: entry.baseSeq)
             }
             lastFrameTimestamp = try entry.check(against: reader, isLastCovered: isLast) ?? lastFrameTimestamp
-            var segment = Segment(
-                header: reader.header, path: reader.path, file: file, size: SegmentHeader.size, lastSeq: entry.baseSeq - 1, faults: faults)
+            var segment = Segment(header: reader.header, path: reader.path, file: file, faults: faults)
             segment.adopt(entry)
             segments.append(segment)
         }

@@ -50,24 +50,17 @@ package enum CheckpointAudit {
     /// Rebuilds the covered segments' entries and the latest index from the frames
     /// and compares them with the checkpoint's.
     private static func compare(_ checkpoint: Checkpoint, walking spans: [LogWalker<Stop>.Span], firstBaseSeq: UInt64) throws(LogError) -> Outcome {
-        let walker = LogWalker(spans, policy: Stop(), chain: NameChain(firstBaseSeq: firstBaseSeq))
-        var offsets = SparseOffsetIndex()
+        let walker = LogWalker(spans, policy: Stop(), chain: NameChain(firstBaseSeq: firstBaseSeq), rebuildOffsets: true)
         var position = 0
         while let item = try walker.next() {
-            switch item {
-            case .segment:
-                offsets = SparseOffsetIndex()
-            case .frame(let frame, let offset, _):
-                offsets.note(seq: frame.seq, offset: offset)
-            case .segmentEnd(let segment, _, let lastSeq, _):
-                let entry = checkpoint.segments[position]
-                guard lastSeq == entry.lastSeq, offsets == entry.offsets else {
-                    return .inconsistent(
-                        "\(segment.path): its entry (last seq \(entry.lastSeq), \(entry.offsets.count) offsets) differs from the frames (last seq \(lastSeq), \(offsets.count) offsets)"
-                    )
-                }
-                position += 1
+            guard case .segmentEnd(let segment, _, let lastSeq, let offsets) = item else { continue }
+            let entry = checkpoint.segments[position]
+            guard lastSeq == entry.lastSeq, offsets == entry.offsets else {
+                return .inconsistent(
+                    "\(segment.path): its entry (last seq \(entry.lastSeq), \(entry.offsets.count) offsets) differs from the frames (last seq \(lastSeq), \(offsets.count) offsets)"
+                )
             }
+            position += 1
         }
         if let damage = walker.policy.damage { return .unchecked(damage.description) }
         guard let latest = walker.chain?.latest else { return .unchecked("the name chain could not be checked") }

@@ -1,7 +1,7 @@
 /// A sparse seq-to-offset index of one segment, like Kafka's offset index: one entry
 /// every ``interval`` bytes of frames, so finding a seq reads at most that many bytes
 /// past the entry. It costs well under a byte per record; an open takes it from the checkpoint or rebuilds it.
-struct SparseOffsetIndex: Sendable, Equatable {
+package struct SparseOffsetIndex: Sendable, Equatable {
     static let interval = 4096
 
     private var seqs: [UInt64] = []

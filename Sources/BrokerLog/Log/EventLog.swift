@@ -192,20 +192,18 @@ public final class EventLog: Sendable {
     /// checkpoint's when they differ, since the open only range-checked that one.
     /// It stops early, quietly, once the log is closed.
     public func scrub() throws(LogError) {
-        let walker = LogWalker(unread.map { LogWalker<FailOnDamage>.Span($0.reader) }, policy: FailOnDamage())
+        let walker = LogWalker(unread.map { LogWalker<FailOnDamage>.Span($0.reader) }, policy: FailOnDamage(), rebuildOffsets: true)
         var frames = 0
-        var offsets = SparseOffsetIndex()
         var position = 0
         do {
             while let item = try walker.next() {
                 switch item {
                 case .segment:
-                    offsets = SparseOffsetIndex()
-                case .frame(let frame, let offset, _):
-                    offsets.note(seq: frame.seq, offset: offset)
+                    break
+                case .frame:
                     frames += 1
                     if frames % 4096 != 0 { continue }
-                case .segmentEnd:
+                case .segmentEnd(_, _, _, let offsets):
                     if offsets != unread[position].offsets { replaceOffsets(of: unread[position], with: offsets) }
                     position += 1
                 }

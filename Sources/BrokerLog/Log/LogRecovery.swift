@@ -130,16 +130,14 @@ struct LogRecovery {
     /// A segment the walk found sound, opened for the log (for writing when it is the newest).
     fileprivate func adoptWalked(_ reader: SegmentReader, writable: Bool) throws(LogError) -> Segment {
         let file = writable ? try FileHandle.open(reader.path, flags: O_RDWR) : reader.file
-        return Segment(
-            header: reader.header, path: reader.path, file: file, size: SegmentHeader.size, lastSeq: reader.header.baseSeq - 1, faults: options.faults
-        )
+        return Segment(header: reader.header, path: reader.path, file: file, faults: options.faults)
     }
 
     fileprivate func rewriteTornCreation(_ entry: SegmentFileName.Listed) throws(LogError) -> Segment {
         options.logger.warning("\(entry.path): rewriting the header of a segment torn while it was created")
         let file = try FileHandle.open(entry.path, flags: O_RDWR)
         let header = try Segment.writeHeader(to: file, baseSeq: entry.baseSeq, createdMs: options.clock())
-        return Segment(header: header, path: entry.path, file: file, size: SegmentHeader.size, lastSeq: entry.baseSeq - 1, faults: options.faults)
+        return Segment(header: header, path: entry.path, file: file, faults: options.faults)
     }
 
     fileprivate func cut(_ segment: Segment, at offset: Int, damage: Damage) throws(LogError) {

@@ -57,8 +57,11 @@ package final class LogWalker<Policy: DamagePolicy> {
         /// A valid frame and the byte offset where it starts.
         case frame(FrameView, offset: Int, segment: SegmentReader)
         /// The end of a segment's frames: where its last valid frame ends (where a
-        /// torn tail is cut), its last seq and how many frames were valid.
-        case segmentEnd(SegmentReader, validEnd: Int, lastSeq: UInt64, records: Int)
+        /// torn tail is cut), its last seq, and with `rebuildOffsets` the sparse offset
+        /// index of the valid frames walked (the segment's whole index when the walk
+        /// began at its header; empty otherwise), for the checks that compare it with a
+        /// checkpoint's.
+        case segmentEnd(SegmentReader, validEnd: Int, lastSeq: UInt64, offsets: SparseOffsetIndex)
     }
 
     /// The caller's policy, with whatever it kept of the walk.
@@ -69,6 +72,9 @@ package final class LogWalker<Policy: DamagePolicy> {
     /// Whether each segment must start right after the one before it.
     private let checkContinuity: Bool
     private let checkTimestamps: Bool
+    /// Only the checks against a checkpoint need it: a reader that streams a segment
+    /// would otherwise hold an entry per 4 KiB of it.
+    private let rebuildOffsets: Bool
     /// Start a chain check at the first segment when none was given.
     private var startChain: Bool
 
@@ -85,7 +91,7 @@ package final class LogWalker<Policy: DamagePolicy> {
         let isNewest: Bool
         var lastSeq: UInt64
         var validEnd: Int
-        var records = 0
+        var offsets = SparseOffsetIndex()
         var damaged = false
     }
 
@@ -96,9 +102,10 @@ package final class LogWalker<Policy: DamagePolicy> {
     ///   - checkChain: check the name chain from the first segment walked (when no
     ///     `chain` is given).
     ///   - checkTimestamps: timestamps must not decrease (`verify`).
+    ///   - rebuildOffsets: give each segment's sparse offset index at its end.
     package init(
         _ spans: [Span], policy: Policy, chain: NameChain? = nil, checkChain: Bool = false,
-        checkContinuity: Bool = true, checkTimestamps: Bool = false
+        checkContinuity: Bool = true, checkTimestamps: Bool = false, rebuildOffsets: Bool = false
     ) {
         self.spans = spans
         self.policy = policy
@@ -106,6 +113,7 @@ package final class LogWalker<Policy: DamagePolicy> {
         self.startChain = chain == nil && checkChain
         self.checkContinuity = checkContinuity
         self.checkTimestamps = checkTimestamps
+        self.rebuildOffsets = rebuildOffsets
     }
 
     /// The next segment, frame or segment end; nil when the walk is over.
@@ -122,7 +130,7 @@ package final class LogWalker<Policy: DamagePolicy> {
             case nil:
                 current = nil
                 expectedBaseSeq = walking.damaged ? nil : walking.lastSeq + 1
-                return .segmentEnd(walking.segment, validEnd: walking.validEnd, lastSeq: walking.lastSeq, records: walking.records)
+                return .segmentEnd(walking.segment, validEnd: walking.validEnd, lastSeq: walking.lastSeq, offsets: walking.offsets)
             case .frame(let frame, let offset):
                 if let problem = chain?.note(frame, at: offset),
                     try report(Damage(segment: walking.segment.path, offset: offset, problem: problem)) == .stop
@@ -138,7 +146,7 @@ package final class LogWalker<Policy: DamagePolicy> {
                     return nil
                 }
                 lastTimestamp = frame.timestamp
-                walking.records += 1
+                if rebuildOffsets { walking.offsets.note(seq: frame.seq, offset: offset) }
                 walking.lastSeq = frame.seq
                 walking.validEnd = offset + frame.frameSize
                 return .frame(frame, offset: offset, segment: walking.segment)
@@ -287,7 +295,7 @@ extension LogWalker.Span {
         let fileName = String(parts.last ?? "")
         switch SegmentFileName.match(fileName) {
         case .invalid(let seq):
-            return LogWalker.Span(path: path, problem: .notASegmentFile("named like a segment, but seq \(seq) is outside 1...\(RecordFrame.maxSeq)"))
+            return LogWalker.Span(path: path, problem: SegmentFileName.outOfRange(seq))
         case .segment(let baseSeq):
             let directory = parts.count > 1 ? parts.dropLast().joined(separator: "/") : "."
             let newest = (try? SegmentFileName.list(in: directory.isEmpty ? "/" : directory))?.last { $0.problem == nil }?.baseSeq

@@ -22,13 +22,15 @@ struct Segment {
 
     var isEmpty: Bool { lastSeq < baseSeq }
 
-    init(header: SegmentHeader, path: String, file: FileHandle, size: Int, lastSeq: UInt64, faults: (any StorageFaults)?) {
+    /// A segment with nothing noted past its header yet: its frames are noted as they
+    /// are written or read, or adopted from a checkpoint.
+    init(header: SegmentHeader, path: String, file: FileHandle, faults: (any StorageFaults)?) {
         self.header = header
         self.path = path
         self.file = file
         self.faults = faults
-        self.size = size
-        self.lastSeq = lastSeq
+        self.size = SegmentHeader.size
+        self.lastSeq = header.baseSeq - 1
     }
 
     /// Creates a new, empty segment and makes it and its directory entry durable
@@ -42,7 +44,7 @@ struct Segment {
             }
             let header = try writeHeader(to: file, baseSeq: baseSeq, createdMs: createdMs)
             try FileHandle.syncDirectory(directory)
-            return Segment(header: header, path: path, file: file, size: SegmentHeader.size, lastSeq: baseSeq - 1, faults: faults)
+            return Segment(header: header, path: path, file: file, faults: faults)
         } catch {
             unlink(path)
             throw error

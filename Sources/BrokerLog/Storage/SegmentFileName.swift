@@ -24,6 +24,11 @@ package enum SegmentFileName {
         case invalid(seq: String)
     }
 
+    /// The damage a name of `.invalid(seq)` is (SPEC.md 2.1).
+    package static func outOfRange(_ seq: String) -> FrameProblem {
+        .notASegmentFile("named like a segment, but seq \(seq) is outside 1...\(RecordFrame.maxSeq)")
+    }
+
     package static func match(_ fileName: String) -> Match {
         guard fileName.utf8.count == 20 + suffix.utf8.count, fileName.hasSuffix(suffix) else { return .other }
         let digits = fileName.utf8.prefix(20)
@@ -64,7 +69,7 @@ package enum SegmentFileName {
             case .invalid(let seq):
                 found.append(
                     Listed(
-                        path: path, baseSeq: 0, problem: .notASegmentFile("named like a segment, but seq \(seq) is outside 1...\(RecordFrame.maxSeq)")
+                        path: path, baseSeq: 0, problem: outOfRange(seq)
                     ))
             case .segment(let baseSeq):
                 let isFile = PathKind.of(path) == .file
