@@ -32,11 +32,8 @@ public enum FuzzChecks {
 
     /// The tools' walk, going on past all damage as `broker dump` does.
     private static func walk(_ path: String, limit: Int) {
-        struct GoOn: DamagePolicy {
-            func handle(_ damage: Damage) -> DamageAction { .skip }
-        }
-        guard let (spans, _) = try? LogWalker<GoOn>.Span.forTool(path) else { return }
-        let walker = LogWalker(spans, policy: GoOn(), chain: NameChain(firstBaseSeq: 1), checkTimestamps: true)
+        guard let (spans, _) = try? LogWalker<SkipDamage>.Span.forTool(path) else { return }
+        let walker = LogWalker(spans, policy: SkipDamage(), chain: NameChain(firstBaseSeq: 1), checkTimestamps: true)
         var steps = 0
         // Each step consumes at least one frame prefix, so this ends; the bound is a backstop.
         while steps <= limit + 4, let item = try? walker.next() {

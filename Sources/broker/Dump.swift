@@ -57,10 +57,7 @@ struct Dump: ParsableCommand {
     /// Valid frames in a segment (for its header line): a quick pass that checks CRCs
     /// only, skipping damage as the dump itself does.
     static func countRecords(_ segment: SegmentReader) throws -> Int {
-        struct Skip: DamagePolicy {
-            func handle(_ damage: Damage) -> DamageAction { .skip }
-        }
-        let walker = LogWalker([.init(segment)], policy: Skip())
+        let walker = LogWalker([.init(segment)], policy: SkipDamage())
         var count = 0
         while let item = try walker.next() {
             if case .frame = item { count += 1 }

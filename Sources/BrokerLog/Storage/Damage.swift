@@ -44,6 +44,14 @@ package protocol DamagePolicy {
     mutating func handle(_ damage: Damage) throws(LogError) -> DamageAction
 }
 
+/// Goes on past every damage, keeping nothing: for a walk that only counts or
+/// exercises what is readable (`dump`'s record counts, the fuzz checks).
+package struct SkipDamage: DamagePolicy {
+    package init() {}
+
+    package func handle(_ damage: Damage) -> DamageAction { .skip }
+}
+
 /// The policy of reads and of the scrub: any damage fails with it.
 package struct FailOnDamage: DamagePolicy {
     package init() {}
