@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // SHA-256 for idempotency keys and request digests (already in the graph through jwt-kit).
+        .package(url: "https://github.com/apple/swift-crypto.git", "4.1.0"..<"6.0.0"),
     ],
     targets: [
         // System liblz4 (Debian: liblz4-dev), found through pkg-config.
@@ -39,6 +41,7 @@ let package = Package(
             name: "BrokerLog",
             dependencies: [
                 "CLZ4", "CCRC32C",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -55,6 +58,7 @@ let package = Package(
             name: "BrokerHTTP",
             dependencies: [
                 "BrokerLog", "BrokerJSON", "BrokerAuth",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

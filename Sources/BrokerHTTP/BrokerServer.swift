@@ -32,14 +32,16 @@ public enum BrokerServer {
         router.add(
             middleware: CORSMiddleware(
                 allowOrigin: anyOrigin ? .all : .oneOf(configuration.allowedOrigin),
-                allowHeaders: [.contentType, .authorization, .lastEventID],
+                allowHeaders: [.contentType, .authorization, .lastEventID, .idempotencyKey],
                 allowMethods: [.get, .post, .options],
                 allowCredentials: !anyOrigin,
+                exposedHeaders: ["Idempotent-Replayed", "X-Broker-Seq", "Retry-After"],
                 maxAge: .seconds(3600)))
         router.add(middleware: JSONErrorMiddleware(metrics: metrics))
 
         let insert = InsertRoute(
-            log: log, maxBodyBytes: configuration.maxBodyBytes, maxJSONDepth: configuration.maxJSONDepth, metrics: metrics,
+            log: log, maxBodyBytes: configuration.maxBodyBytes, maxBatch: configuration.maxBatch, maxJSONDepth: configuration.maxJSONDepth,
+            metrics: metrics,
             access: access)
         let events = EventsRoute(log: log, hub: hub, access: access)
         let reads = ReadRoutes(log: log, hub: hub, metrics: metrics, access: access)
@@ -49,6 +51,7 @@ public enum BrokerServer {
             try reads.audit(
                 request, event: context.parameters.getCatchAll().joined(separator: "/"), grant: try await access.grant(for: request))
         }
+        router.get("/state") { request, _ in try reads.state(request, grant: try await access.grant(for: request)) }
         router.get("/healthz") { _, _ in reads.health() }
         router.get("/metrics") { request, _ in try reads.prometheus(grant: try await access.grant(for: request)) }
         if configuration.console {

@@ -12,6 +12,8 @@ public struct ServerConfiguration: Sendable {
     public var log: LogOptions = LogOptions()
     /// Largest accepted `POST /insert` body.
     public var maxBodyBytes: Int = 1 << 20
+    /// Most records in one `POST /insert` batch.
+    public var maxBatch: Int = 10_000
     /// How often every SSE connection gets a `: ping` comment.
     public var heartbeat: Duration = .seconds(15)
     /// SSE messages a subscriber may have queued before it is disconnected.

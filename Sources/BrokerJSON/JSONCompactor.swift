@@ -58,31 +58,80 @@ public struct JSONCompactor {
     ) throws(JSONError) {
         var parser = JSONCompactor(bytes, maxDepth: maxDepth)
         parser.skipWhitespace()
-        guard parser.peek() == UInt8(ascii: "{") else { throw parser.error("expected a JSON object") }
+        try parser.members(member)
+        parser.skipWhitespace()
+        try parser.expectEnd()
+    }
+
+    /// Parses an array of objects, handing each object's index and members to `member`.
+    /// Returns the number of objects.
+    static func parseArrayOfObjects(
+        _ bytes: UnsafeRawBufferPointer, maxDepth: Int, member: (Int, String, inout JSONCompactor) throws(JSONError) -> Void,
+        objectEnd: (Int) throws(JSONError) -> Void
+    ) throws(JSONError) -> Int {
+        var parser = JSONCompactor(bytes, maxDepth: maxDepth)
+        parser.skipWhitespace()
+        guard parser.peek() == UInt8(ascii: "[") else { throw parser.error("expected a JSON object or array") }
         parser.position += 1
         parser.skipWhitespace()
-        if parser.peek() == UInt8(ascii: "}") {
+        var count = 0
+        if parser.peek() == UInt8(ascii: "]") {
             parser.position += 1
         } else {
             while true {
                 parser.skipWhitespace()
-                guard parser.peek() == UInt8(ascii: "\"") else { throw parser.error("expected an object key") }
-                let key = try parser.decodeString()
-                parser.skipWhitespace()
-                try parser.expect(UInt8(ascii: ":"))
-                parser.skipWhitespace()
-                try member(key, &parser)
+                let index = count
+                do {
+                    try parser.members { (key, inner) throws(JSONError) in try member(index, key, &inner) }
+                    try objectEnd(index)
+                } catch {
+                    throw JSONError(reason: "element \(index): \(error.reason)", offset: error.offset)
+                }
+                count += 1
                 parser.skipWhitespace()
                 if parser.peek() == UInt8(ascii: ",") {
                     parser.position += 1
                     continue
                 }
-                try parser.expect(UInt8(ascii: "}"))
+                try parser.expect(UInt8(ascii: "]"))
                 break
             }
         }
         parser.skipWhitespace()
         try parser.expectEnd()
+        return count
+    }
+
+    /// The members of the object that starts here.
+    private mutating func members(_ member: (String, inout JSONCompactor) throws(JSONError) -> Void) throws(JSONError) {
+        guard peek() == UInt8(ascii: "{") else { throw error("expected a JSON object") }
+        position += 1
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            position += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else { throw error("expected an object key") }
+            let key = try decodeString()
+            skipWhitespace()
+            try expect(UInt8(ascii: ":"))
+            skipWhitespace()
+            try member(key, &self)
+            skipWhitespace()
+            if peek() == UInt8(ascii: ",") {
+                position += 1
+                continue
+            }
+            try expect(UInt8(ascii: "}"))
+            return
+        }
+    }
+
+    /// Whether the next value is an array (a batch).
+    static func startsWithArray(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bytes.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 } == UInt8(ascii: "[")
     }
 
     /// The next value in compact form.

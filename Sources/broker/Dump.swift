@@ -27,14 +27,22 @@ struct Dump: ParsableCommand {
         }
         let (walker, _) = try toolWalk(path, policy: PrintAndGoOn(printer: printer))
         var progress = Progress("dump")
+        var batches = BatchTracker()
+        var printedInBatch = false
         while let item = try walker.next() {
             switch item {
             case .segment(let segment, let isNewest):
                 walker.policy.printer.segment(segment, isNewest: isNewest, records: try Self.countRecords(segment))
             case .frame(let frame, let offset, let segment):
                 progress.show("\(segment.path.split(separator: "/").last ?? "") \(Formatting.bytes(offset + frame.frameSize))")
-                guard filter.matches(frame) else { continue }
-                walker.policy.printer.record(frame, offset: offset, segment: segment)
+                if filter.matches(frame) {
+                    walker.policy.printer.record(frame, offset: offset, segment: segment)
+                    printedInBatch = true
+                }
+                if let batch = batches.note(frame) {
+                    if printedInBatch { walker.policy.printer.batch(batch) }
+                }
+                if !frame.continuesBatch { printedInBatch = false }
             case .segmentEnd:
                 break
             }
@@ -71,6 +79,8 @@ protocol DumpPrinter {
     mutating func segment(_ segment: SegmentReader, isNewest: Bool, records: Int)
     mutating func record(_ frame: FrameView, offset: Int, segment: SegmentReader)
     mutating func damage(_ damage: Damage)
+    /// After the last record of a batch of several records or with a key.
+    mutating func batch(_ batch: BatchSummary)
     mutating func finish()
 }
 
@@ -120,6 +130,12 @@ struct TextDumpPrinter: DumpPrinter {
         }
     }
 
+    mutating func batch(_ batch: BatchSummary) {
+        let range = batch.records == 1 ? "seq \(batch.firstSeq)" : "seq \(batch.firstSeq) to \(batch.lastSeq)"
+        let key = batch.key.map { ", idempotency key \(JSONWriter.quoted($0.description))" } ?? ""
+        output.line("  -- batch: \(range) (\(batch.records) record\(batch.records == 1 ? "" : "s"))\(key)")
+    }
+
     mutating func finish() {}
 }
 
@@ -165,6 +181,11 @@ struct JSONDumpPrinter: DumpPrinter {
         }
     }
 
+    mutating func batch(_ batch: BatchSummary) {
+        let key = batch.key.map { #","idempotencyKey":\#(JSONWriter.quoted($0.description))"# } ?? ""
+        output.line(#"{"type":"batch","firstSeq":\#(batch.firstSeq),"lastSeq":\#(batch.lastSeq),"records":\#(batch.records)\#(key)}"#)
+    }
+
     mutating func finish() {}
 }
 
@@ -204,6 +225,8 @@ struct StatsPrinter: DumpPrinter {
     mutating func damage(_ damage: Damage) {
         if damage.kind == .corrupt { damaged += 1 }
     }
+
+    mutating func batch(_ batch: BatchSummary) {}
 
     mutating func finish() {
         let byName = events.sorted { $0.key < $1.key }

@@ -33,7 +33,7 @@ struct Replay: ParsableCommand {
             if let asOf {
                 // Timestamps never decrease with seq: nothing later can be as of T.
                 guard frame.timestamp <= asOf else { break walk }
-                guard filter.events.isEmpty || filter.events.contains(frame.event) else { continue }
+                guard filter.matchesName(frame.event) else { continue }
                 let record = try Self.record(frame, offset, segment)
                 state[record.event] = record
                 continue

@@ -27,6 +27,13 @@ struct Serve: AsyncParsableCommand {
     var segmentBytes: ByteCount = ByteCount(LogOptions.defaultSegmentBytes)
     @Option(name: .customLong("max-body"), help: "Largest POST /insert body (bytes, or with K, M, G).")
     var maxBody: ByteCount = ByteCount(1 << 20)
+    @Option(name: .customLong("max-batch"), help: "Most records in one POST /insert batch.")
+    var maxBatch: Int = 10_000
+    @Option(
+        name: .customLong("idempotency-window"), help: "How long an Idempotency-Key is remembered (seconds, or with s, m, h, d).")
+    var idempotencyWindow: Lifetime = Lifetime(seconds: 86400)
+    @Option(name: .customLong("idempotency-max-keys"), help: "Most Idempotency-Keys remembered at once (about 64 bytes each).")
+    var idempotencyMaxKeys: Int = 1_000_000
     @Option(name: .customLong("heartbeat-ms"), help: "Interval of the SSE ': ping' comment.")
     var heartbeatMs: Int = 15_000
     @Option(name: .customLong("subscriber-buffer"), help: "SSE messages a subscriber may lag behind before it is disconnected.")
@@ -74,6 +81,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--segment-bytes must be between 4K and 4G")
         }
         if maxBody.value < 1 { throw ValidationError("--max-body must be positive") }
+        if maxBatch < 1 { throw ValidationError("--max-batch must be positive") }
+        if idempotencyMaxKeys < 1 || idempotencyMaxKeys > 1 << 31 { throw ValidationError("--idempotency-max-keys must be 1 to 2147483648") }
         if heartbeatMs < 1 { throw ValidationError("--heartbeat-ms must be positive") }
         if subscriberBuffer < 1 { throw ValidationError("--subscriber-buffer must be positive") }
         if fsyncIntervalMs < 1 { throw ValidationError("--fsync-interval-ms must be positive") }
@@ -95,6 +104,7 @@ struct Serve: AsyncParsableCommand {
         configuration.dataDirectory = dataDir ?? environment["BROKER_DATA_DIR"] ?? configuration.dataDirectory
         configuration.allowedOrigin = origin ?? environment["BROKER_ORIGIN"] ?? configuration.allowedOrigin
         configuration.maxBodyBytes = maxBody.value
+        configuration.maxBatch = maxBatch
         configuration.heartbeat = .milliseconds(heartbeatMs)
         configuration.subscriberBuffer = subscriberBuffer
         configuration.idleTimeout = .milliseconds(idleTimeoutMs)
@@ -104,6 +114,8 @@ struct Serve: AsyncParsableCommand {
             compression: compression == .lz4, durability: fsync.durability(intervalMs: fsyncIntervalMs),
             segmentBytes: segmentBytes.value, logger: Logger(label: "broker.log"))
         configuration.log.useCheckpoint = !verifyOnOpen
+        configuration.log.idempotencyWindowMs = Int64(idempotencyWindow.seconds) * 1000
+        configuration.log.idempotencyMaxKeys = idempotencyMaxKeys
         configuration.accessControl = try await accessControl(environment)
         configuration.tls = try certificates(environment)
         do {

@@ -79,5 +79,8 @@ struct Lifetime: ExpressibleByArgument {
         seconds = number * unit
     }
 
-    var defaultValueDescription: String { "1h" }
+    var defaultValueDescription: String {
+        for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60)] where seconds % size == 0 { return "\(seconds / size)\(unit)" }
+        return "\(seconds)s"
+    }
 }

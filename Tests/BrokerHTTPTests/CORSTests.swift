@@ -14,7 +14,7 @@ import Testing
                 #expect(reply.headers["Access-Control-Allow-Origin"].first == "*")
                 #expect(reply.headers["Access-Control-Allow-Methods"].first == "GET, POST, OPTIONS")
                 let allowed = reply.headers["Access-Control-Allow-Headers"].first?.lowercased() ?? ""
-                #expect(allowed == "content-type, authorization, last-event-id")
+                #expect(allowed == "content-type, authorization, last-event-id, idempotency-key")
                 #expect(reply.headers["Access-Control-Max-Age"].first == "3600")
             }
             let simple = try await server.request(.GET, "/healthz", headers: [("Origin", "https://any.example")])

@@ -32,18 +32,23 @@ import Testing
         #expect(seqs == Array(1...300))
     }
 
-    @Test func aBatchSpanningSegmentsKeepsItsOrder() async throws {
+    /// A batch is never split across segments (SPEC.md 2.4): one too large for any
+    /// segment gets one to itself, and the next batch starts another.
+    @Test func aBatchLargerThanASegmentGetsOneToItself() async throws {
         let dir = TempDirectory()
         defer { dir.remove() }
         let log = try EventLog.open(directory: dir.path, options: .test(segmentBytes: 4096))
+        _ = try await log.append(event: "first", data: [UInt8](String(repeating: "y", count: 1000)))
         let batch = (0..<100).map { AppendEntry(event: "b\($0 % 4)", data: [UInt8](String(repeating: "z", count: 200))) }
         let records = try await log.append(batch)
-        #expect(records.map(\.seq) == Array(1...100))
-        #expect(dir.segments().count >= 5)
+        #expect(records.map(\.seq) == Array(2...101))
+        #expect(dir.segments() == [SegmentFileName.name(forBaseSeq: 1), SegmentFileName.name(forBaseSeq: 2)])
+        _ = try await log.append(event: "after", data: [1])
+        #expect(dir.segments().last == SegmentFileName.name(forBaseSeq: 102))
         await log.close()
         let reopened = try EventLog.open(directory: dir.path, options: .test(segmentBytes: 4096))
-        #expect(try allRecords(reopened).map(\.seq) == Array(1...100))
-        #expect(try reopened.history(of: "b1")?.map(\.seq) == Array(stride(from: 2, through: 98, by: 4)))
+        #expect(try allRecords(reopened).map(\.seq) == Array(1...102))
+        #expect(try reopened.history(of: "b1")?.map(\.seq) == Array(stride(from: 3, through: 99, by: 4)))
         await reopened.close()
     }
 

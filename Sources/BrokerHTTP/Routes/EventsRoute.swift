@@ -13,13 +13,8 @@ struct EventsRoute: Sendable {
     let access: AccessPolicy
 
     func handle(_ request: Request, grant: Grant) throws(APIError) -> Response {
-        try access.requireAnySubscribe(grant)
+        let selector = try Self.selector(request, grant: grant, access: access)
         let query = request.uri.queryParameters
-        let names = query.getAll("event")
-        for name in names {
-            if let why = EventName.problem(with: name) { throw APIError(.badRequest, "bad event filter: \(why)") }
-            try access.requireSubscribe(name, grant)
-        }
         let resumeText = request.headers[.lastEventID] ?? query["lastEventId"].map(String.init)
         var start = EventStream.Start.snapshot
         var notice: String?
@@ -44,7 +39,7 @@ struct EventsRoute: Sendable {
         case let other?: throw APIError(.badRequest, "envelope must be 1 or 0, not \(JSONWriter.quoted(String(other)))")
         }
         let stream = EventStream(
-            log: log, hub: hub, selector: EventSelector(names: names.isEmpty ? nil : Set(names), readable: grant.subscribe),
+            log: log, hub: hub, selector: selector,
             format: format, start: start, deadline: grant.validUntil.map(Self.instant))
         return Response(
             status: .ok,
@@ -58,6 +53,25 @@ struct EventsRoute: Sendable {
 }
 
 extension EventsRoute {
+    /// The reader's selector from `?event=` and `?prefix=` (SPEC.md 4.3): 400 for an
+    /// invalid name or prefix, 401/403 for a grant with no subscribe scope or a named
+    /// event outside it. A prefix is not refused: names under it outside the scope are
+    /// left out.
+    static func selector(_ request: Request, grant: Grant, access: AccessPolicy) throws(APIError) -> EventSelector {
+        try access.requireAnySubscribe(grant)
+        let query = request.uri.queryParameters
+        let names = query.getAll("event")
+        for name in names {
+            if let why = EventName.problem(with: name) { throw APIError(.badRequest, "bad event filter: \(why)") }
+            try access.requireSubscribe(name, grant)
+        }
+        let prefixes = query.getAll("prefix")
+        for prefix in prefixes {
+            if let why = EventName.problem(with: prefix) { throw APIError(.badRequest, "bad prefix filter: \(why)") }
+        }
+        return EventSelector(names: names.isEmpty ? nil : Set(names), prefixes: prefixes, readable: grant.subscribe)
+    }
+
     /// The instant on the continuous clock that a wall-clock date falls at.
     static func instant(_ date: Date) -> ContinuousClock.Instant {
         .now + .milliseconds(Int64((date.timeIntervalSinceNow * 1000).rounded(.up)))

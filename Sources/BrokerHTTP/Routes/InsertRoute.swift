@@ -1,16 +1,28 @@
 import BrokerAuth
 import BrokerJSON
 import BrokerLog
+import Crypto
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// `POST /insert` (SPEC.md 4.2): validate, append under the fsync policy, answer.
+/// `POST /insert` (SPEC.md 4.2): one record, a JSON array of them or NDJSON lines,
+/// validated, appended all or nothing under the fsync policy, and answered; with an
+/// `Idempotency-Key`, a repeat is answered from the log instead of appended again.
 struct InsertRoute: Sendable {
     let log: EventLog
     let maxBodyBytes: Int
+    let maxBatch: Int
     let maxJSONDepth: Int
     let metrics: BrokerMetrics
     let access: AccessPolicy
+
+    /// What the body holds, which decides the answer's shape.
+    enum Shape: UInt8 {
+        case single = 0
+        case array = 1
+        case lines = 2
+    }
 
     func handle(_ request: Request, grant: Grant) async throws -> Response {
         do {
@@ -23,9 +35,10 @@ struct InsertRoute: Sendable {
     }
 
     private func insert(_ request: Request, grant: Grant) async throws -> Response {
-        guard Self.isJSON(request.headers[.contentType]) else {
-            throw APIError(.unsupportedMediaType, "Content-Type must be application/json")
+        guard let mediaType = Self.mediaType(request.headers[.contentType]) else {
+            throw APIError(.unsupportedMediaType, "Content-Type must be application/json or application/x-ndjson")
         }
+        let keyText = request.headers[.idempotencyKey]
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
             throw APIError(.contentTooLarge, "body of \(length) bytes exceeds the limit of \(maxBodyBytes) bytes")
         }
@@ -35,41 +48,139 @@ struct InsertRoute: Sendable {
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw APIError(.contentTooLarge, "body exceeds the limit of \(maxBodyBytes) bytes")
         }
-        let parsed: InsertBody
-        do {
-            parsed = try body.withUnsafeReadableBytes { bytes in
-                try InsertBody.parse(bytes, maxDepth: maxJSONDepth)
-            }
-        } catch {
-            throw APIError(.badRequest, "invalid insert body: \(error)")
+        let (shape, entries, key) = try body.withUnsafeReadableBytes { bytes in
+            let (shape, entries) = try parse(bytes, lines: mediaType == .lines)
+            return (shape, entries, try keyText.map { text in try Self.key(text, shape: shape, body: bytes) })
         }
-        try access.requirePublish(parsed.event, grant)
-        let record: Record
-        do {
-            record = try await log.append(event: parsed.event, data: parsed.data)
-        } catch {
-            throw APIError(.serviceUnavailable, "the log could not store the record: \(error)")
-        }
-        metrics.inserts.increment()
-        var json: [UInt8] = []
-        json.reserveCapacity(record.data.count + record.event.utf8.count + 64)
-        JSONWriter.appendRecord(record, to: &json)
-        return JSONResponse.ok(json)
+        for entry in entries { try access.requirePublish(entry.event, grant) }
+        let result = try await append(entries, key: key, shape: shape)
+        if !result.replayed { metrics.inserts.increment(by: Int64(result.records.count)) }
+        var response = JSONResponse.ok(Self.answer(result.records, shape: shape))
+        if result.replayed { response.headers[.idempotentReplayed] = "true" }
+        return response
     }
 
-    /// `application/json`, with or without parameters such as `charset=utf-8`
-    /// (compared without allocating: this runs on every insert).
-    static func isJSON(_ contentType: String?) -> Bool {
-        guard var contentType else { return false }
+    private func append(_ entries: [AppendEntry], key: IdempotencyKey?, shape: Shape) async throws(APIError) -> AppendResult {
+        do throws(LogError) {
+            return try await log.append(entries, idempotencyKey: key)
+        } catch {
+            throw Self.apiError(error, shape: shape)
+        }
+    }
+
+    /// The body's records, checked: 400 for anything invalid (naming the element or
+    /// line), 413 for more than `--max-batch` records.
+    private func parse(_ bytes: UnsafeRawBufferPointer, lines: Bool) throws(APIError) -> (Shape, [AppendEntry]) {
+        do throws(BatchProblem) {
+            let shape: Shape = lines ? .lines : InsertBody.isBatch(bytes) ? .array : .single
+            let bodies: [InsertBody]
+            switch shape {
+            case .single:
+                do throws(JSONError) { bodies = [try InsertBody.parse(bytes, maxDepth: maxJSONDepth)] } catch { throw .invalid(error) }
+            case .array: bodies = try InsertBody.parseBatch(bytes, maxDepth: maxJSONDepth, maxCount: maxBatch)
+            case .lines: bodies = try InsertBody.parseLines(bytes, maxDepth: maxJSONDepth, maxCount: maxBatch)
+            }
+            return (shape, bodies.map { AppendEntry(event: $0.event, data: $0.data, expectedSeq: $0.expectedSeq) })
+        } catch {
+            switch error {
+            case .invalid(let why): throw APIError(.badRequest, "invalid insert body: \(why)")
+            case .tooMany(let limit): throw APIError(.contentTooLarge, "a batch holds at most \(limit) records (--max-batch)")
+            }
+        }
+    }
+
+    /// The key with the digest of this request: its shape and body bytes (SPEC.md 4.2).
+    static func key(_ text: String, shape: Shape, body: UnsafeRawBufferPointer) throws(APIError) -> IdempotencyKey {
+        var hash = SHA256()
+        hash.update(data: [shape.rawValue])
+        hash.update(bufferPointer: body)
+        let digest = hash.finalize().withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        guard let key = IdempotencyKey(text, requestDigest: UInt64(littleEndian: digest)) else {
+            throw APIError(.badRequest, "Idempotency-Key must be 1 to \(IdempotencyKey.maxBytes) bytes of printable ASCII")
+        }
+        return key
+    }
+
+    /// The 200 body: the record, the array of records, or for NDJSON a summary.
+    static func answer(_ records: [Record], shape: Shape) -> [UInt8] {
+        var json: [UInt8] = []
+        switch shape {
+        case .single:
+            json.reserveCapacity(records[0].data.count + records[0].event.utf8.count + 64)
+            JSONWriter.appendRecord(records[0], to: &json)
+        case .array:
+            json.append(UInt8(ascii: "["))
+            for (index, record) in records.enumerated() {
+                if index > 0 { json.append(UInt8(ascii: ",")) }
+                JSONWriter.appendRecord(record, to: &json)
+            }
+            json.append(UInt8(ascii: "]"))
+        case .lines:
+            let first = records[0]
+            let last = records[records.count - 1]
+            json = Array(#"{"firstSeq":\#(first.seq),"lastSeq":\#(last.seq),"count":\#(records.count),"timestamp":\#(first.timestamp)}"#.utf8)
+        }
+        return json
+    }
+
+    /// What an append failure is over HTTP: 409 for a seq conflict (listing every
+    /// conflict for a batch), 422 for a key reused with another request, 503 otherwise.
+    static func apiError(_ error: LogError, shape: Shape) -> APIError {
+        switch error {
+        case .seqConflict(let conflicts):
+            let reason = "expected seq does not match: " + error.description
+            var json = Array(#"{"error":"#.utf8)
+            JSONWriter.appendQuoted(reason, to: &json)
+            if shape == .single, let conflict = conflicts.first {
+                json += Array(#","event":"#.utf8)
+                JSONWriter.appendQuoted(conflict.event, to: &json)
+                json += Array(#","expectedSeq":\#(conflict.expectedSeq),"currentSeq":\#(conflict.currentSeq)}"#.utf8)
+            } else {
+                json += Array(#","conflicts":["#.utf8)
+                for (position, conflict) in conflicts.enumerated() {
+                    if position > 0 { json.append(UInt8(ascii: ",")) }
+                    json += Array(#"{"index":\#(conflict.index),"event":"#.utf8)
+                    JSONWriter.appendQuoted(conflict.event, to: &json)
+                    json += Array(#","expectedSeq":\#(conflict.expectedSeq),"currentSeq":\#(conflict.currentSeq)}"#.utf8)
+                }
+                json += Array("]}".utf8)
+            }
+            return APIError(.conflict, reason, body: json)
+        case .idempotencyKeyReused:
+            return APIError(.unprocessableContent, "\(error)")
+        case .idempotencyKeysFull(_, let retryAfterMs):
+            return APIError(.serviceUnavailable, "\(error)", headers: [.retryAfter: String((retryAfterMs + 999) / 1000)])
+        default:
+            return APIError(.serviceUnavailable, "the log could not store the record: \(error)")
+        }
+    }
+
+    /// The body's format from `Content-Type` (parameters such as `charset=utf-8`
+    /// allowed), compared without allocating: this runs on every insert.
+    static func mediaType(_ contentType: String?) -> MediaType? {
+        guard var contentType else { return nil }
         return contentType.withUTF8 { bytes in
             var mediaType = bytes.prefix { $0 != UInt8(ascii: ";") }.drop { $0 == 0x20 || $0 == 0x09 }[...]
             while let last = mediaType.last, last == 0x20 || last == 0x09 { mediaType.removeLast() }
-            return mediaType.count == expected.count
-                && zip(mediaType, expected).allSatisfy { byte, wanted in
-                    (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == wanted
-                }
+            func equals(_ expected: [UInt8]) -> Bool {
+                mediaType.count == expected.count
+                    && zip(mediaType, expected).allSatisfy { byte, wanted in (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == wanted }
+            }
+            return equals(json) ? .json : equals(ndjson) ? .lines : nil
         }
     }
 
-    private static let expected = Array("application/json".utf8)
+    enum MediaType { case json, lines }
+
+    /// Whether `Content-Type` is `application/json`.
+    static func isJSON(_ contentType: String?) -> Bool { mediaType(contentType) == .json }
+
+    private static let json = Array("application/json".utf8)
+    private static let ndjson = Array("application/x-ndjson".utf8)
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = Self("Idempotency-Key")!
+    static let idempotentReplayed = Self("Idempotent-Replayed")!
+    static let brokerSeq = Self("X-Broker-Seq")!
 }

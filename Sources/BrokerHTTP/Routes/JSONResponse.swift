@@ -25,11 +25,14 @@ struct APIError: Error {
     let status: HTTPResponse.Status
     let reason: String
     var headers: HTTPFields = [:]
+    /// A body with more than the reason (a 409's conflicts); nil: `{"error": reason}`.
+    var body: [UInt8]?
 
-    init(_ status: HTTPResponse.Status, _ reason: String, headers: HTTPFields = [:]) {
+    init(_ status: HTTPResponse.Status, _ reason: String, headers: HTTPFields = [:], body: [UInt8]? = nil) {
         self.status = status
         self.reason = reason
         self.headers = headers
+        self.body = body
     }
 }
 
@@ -44,7 +47,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch let error as APIError {
-            response = JSONResponse.error(error.status, error.reason, headers: error.headers)
+            response =
+                error.body.map { JSONResponse.make(error.status, $0, headers: error.headers) }
+                ?? JSONResponse.error(error.status, error.reason, headers: error.headers)
         } catch let error as any HTTPResponseError {
             response = JSONResponse.error(error.status, Self.reason(for: error.status, request: request))
         } catch {

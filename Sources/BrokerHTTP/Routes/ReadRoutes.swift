@@ -38,6 +38,31 @@ struct ReadRoutes: Sendable {
         return JSONResponse.ok(json)
     }
 
+    /// `GET /state` (SPEC.md 4.5): the latest record of every selected name as of now,
+    /// `?at=MS` or `?seq=N`, in seq order, with the seq it reflects in `X-Broker-Seq`.
+    func state(_ request: Request, grant: Grant) throws -> Response {
+        let selector = try EventsRoute.selector(request, grant: grant, access: access)
+        let at = try Self.integer(request, "at", Int64.self)
+        let seq = try Self.integer(request, "seq", UInt64.self)
+        if at != nil, seq != nil { throw APIError(.badRequest, "give at most one of at and seq") }
+        let records: [Record]
+        let bound: UInt64
+        do {
+            let last = log.lastSeq
+            bound = try at.map { try log.lastSeq(atOrBefore: $0) } ?? min(seq ?? last, last)
+            records = try selector.latest(in: log, upTo: bound)
+        } catch {
+            throw APIError(.serviceUnavailable, "reading the log failed: \(error)")
+        }
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        for (index, record) in records.enumerated() {
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            JSONWriter.appendRecord(record, to: &json)
+        }
+        json.append(UInt8(ascii: "]"))
+        return JSONResponse.make(.ok, json, headers: [.brokerSeq: String(bound)])
+    }
+
     /// 200 while the log accepts appends; 503 with the reason once it does not.
     func health() -> Response {
         guard let failure = log.failure else {

@@ -1,23 +1,46 @@
 import BrokerAuth
+import BrokerLog
 
-/// Which records one subscriber gets: the names of its `?event=` filter, and only
-/// those its grant may read (SPEC.md 4.3, 4.11).
+/// Which records one reader gets: the names of its `?event=` filter and the prefixes
+/// of its `?prefix=` filter (a record matching either), and only names its grant may
+/// read (SPEC.md 4.3, 4.11).
 struct EventSelector: Sendable {
-    /// The filter's names, or nil for every name.
+    /// The filter's names, or nil when it names none.
     let names: Set<String>?
-    /// The names the subscriber may read, or nil when it may read every name.
+    /// The filter's prefixes.
+    let prefixes: [String]
+    /// The names the reader may read, or nil when every name the filter admits is readable.
     let scope: Scope?
 
-    /// `names` are already checked against the grant; `readable` limits the rest.
-    init(names: Set<String>?, readable: Scope) {
+    /// `names` are already checked against the grant; `readable` limits the rest
+    /// (a prefix may reach past the grant, so prefixed names are checked one by one).
+    init(names: Set<String>?, prefixes: [String] = [], readable: Scope) {
         self.names = names
-        self.scope = names != nil || readable.coversEverything ? nil : readable
+        self.prefixes = prefixes
+        self.scope = (names != nil && prefixes.isEmpty) || readable.coversEverything ? nil : readable
     }
 
     static let everything = EventSelector(names: nil, readable: .everything)
 
+    private var isFiltered: Bool { names != nil || !prefixes.isEmpty }
+
     func admits(_ name: String) -> Bool {
-        if let names { return names.contains(name) }
+        if isFiltered {
+            if names?.contains(name) == true { return true }
+            guard prefixes.contains(where: { name.hasPrefix($0) }) else { return false }
+        }
         return scope?.allows(name) ?? true
+    }
+
+    /// The latest record of every admitted name as of `seq`, in seq order: looked up
+    /// name by name for a filter of names only, else by one pass over the index.
+    func latest(in log: EventLog, upTo seq: UInt64) throws(LogError) -> [Record] {
+        if let names, prefixes.isEmpty {
+            var records: [Record] = []
+            for name in names { if let record = try log.latest(of: name, upTo: seq) { records.append(record) } }
+            return records.sorted { $0.seq < $1.seq }
+        }
+        if !isFiltered, scope == nil { return try log.latest(upTo: seq) }
+        return try log.latest(upTo: seq, where: admits)
     }
 }

@@ -95,14 +95,7 @@ struct EventStream: Sendable {
     }
 
     private func writeSnapshot(upTo seq: UInt64, to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator) async throws {
-        let records: [Record]
-        if let names = selector.names {
-            records = try names.compactMap { try log.latest(of: $0, upTo: seq) }.sorted { $0.seq < $1.seq }
-        } else if selector.scope != nil {
-            records = try log.latest(upTo: seq).filter { selector.admits($0.event) }
-        } else {
-            records = try log.latest(upTo: seq)
-        }
+        let records = try selector.latest(in: log, upTo: seq)
         var remaining = records.makeIterator()
         try await writeChunked(to: &writer, allocator: allocator) { remaining.next() }
     }

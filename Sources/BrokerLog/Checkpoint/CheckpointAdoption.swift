@@ -11,6 +11,7 @@ struct AdoptedCheckpoint {
     var segments: [Segment]
     var chain: NameChain
     var lastTimestamp: Int64
+    var keys: IdempotencyTable
 }
 
 extension Checkpoint {
@@ -40,7 +41,7 @@ extension Checkpoint {
         if let mismatch = checkpoint.timestampMismatch(lastFrameTimestamp: lastFrameTimestamp) { throw mismatch }
         return AdoptedCheckpoint(
             segments: segments, chain: NameChain(firstBaseSeq: listed[0].baseSeq, latest: checkpoint.latest),
-            lastTimestamp: checkpoint.lastTimestamp)
+            lastTimestamp: checkpoint.lastTimestamp, keys: checkpoint.keys)
     }
 
     /// Runs `body`, turning a log error into a reason to ignore the checkpoint.

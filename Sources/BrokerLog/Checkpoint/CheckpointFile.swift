@@ -85,9 +85,10 @@ extension Checkpoint.SegmentEntry {
             return nil
         }
         let found = try? LogWalker.frame(at: Int(lastFrameOffset), seq: lastSeq, in: segment, limit: coveredBytes) { frame in
-            (frame.crc, Int(lastFrameOffset) + frame.frameSize, frame.timestamp)
+            (frame.crc, Int(lastFrameOffset) + frame.frameSize, frame.timestamp, frame.continuesBatch)
         }
-        guard let (crc, end, timestamp) = found, crc == lastFrameCRC, end == coveredBytes else {
+        // A covered prefix ends with a whole batch (SPEC.md 2.4: batches never span segments).
+        guard let (crc, end, timestamp, continues) = found, crc == lastFrameCRC, end == coveredBytes, !continues else {
             throw CheckpointProblem("\(segment.path): the frame at byte offset \(lastFrameOffset) is not the one the checkpoint names")
         }
         return timestamp

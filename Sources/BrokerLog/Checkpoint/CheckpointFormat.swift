@@ -2,7 +2,9 @@
 /// table as of a covered prefix of the log. Encoding and decoding only, no I/O.
 struct Checkpoint {
     static let magic: [UInt8] = Array("BROKERCK".utf8)
-    static let version: UInt16 = 1
+    /// Version 2 adds the idempotency keys after the name entries; version 1 is read
+    /// as a checkpoint with no keys.
+    static let version: UInt16 = 2
     static let headerSize = 32
 
     /// One covered segment.
@@ -23,6 +25,8 @@ struct Checkpoint {
     var lastTimestamp: Int64
     var segments: [SegmentEntry]
     var latest: LatestIndex
+    /// The idempotency keys of the covered records, oldest first (version 2).
+    var keys = IdempotencyTable(windowMs: .max, capacity: .max)
 
     /// The file's bytes, CRC last.
     func encoded() -> [UInt8] {
@@ -51,6 +55,15 @@ struct Checkpoint {
             bytes.appendLE(location.seq)
             bytes.appendLE(location.offset)
         }
+        bytes.appendLE(UInt64(keys.count))
+        keys.forEach { key in
+            bytes.appendLE(key.keyDigest.0)
+            bytes.appendLE(key.keyDigest.1)
+            bytes.appendLE(key.requestDigest)
+            bytes.appendLE(key.firstSeq)
+            bytes.appendLE(key.count)
+            bytes.appendLE(key.timestamp)
+        }
         bytes.appendLE(CRC32C.checksum(bytes))
         return bytes
     }
@@ -71,7 +84,7 @@ struct Checkpoint {
         var cursor = ByteCursor(body)
         guard try cursor.take(count: 8).elementsEqual(magic) else { throw CheckpointProblem("bad magic") }
         let version = try cursor.take(UInt16.self)
-        guard version == Self.version else { throw CheckpointProblem("unsupported version \(version)") }
+        guard version == 1 || version == Self.version else { throw CheckpointProblem("unsupported version \(version)") }
         _ = try cursor.take(UInt16.self)
         let segmentCount = Int(try cursor.take(UInt32.self))
         let nameCount = try cursor.take(UInt64.self)
@@ -91,8 +104,32 @@ struct Checkpoint {
                 throw CheckpointProblem("bad or repeated name entry ending at byte \(cursor.offset)")
             }
         }
+        var keys = IdempotencyTable(windowMs: .max, capacity: .max)
+        if version >= 2 { try decodeKeys(&cursor, into: &keys, lastSeq: segments.last?.lastSeq ?? 0) }
         guard cursor.offset == body.count else { throw CheckpointProblem("\(body.count - cursor.offset) bytes after the last entry") }
-        return Checkpoint(lastTimestamp: lastTimestamp, segments: segments, latest: latest)
+        return Checkpoint(lastTimestamp: lastTimestamp, segments: segments, latest: latest, keys: keys)
+    }
+
+    /// The key entries: each names covered records, in the order they were made, once.
+    private static func decodeKeys(_ cursor: inout ByteCursor, into keys: inout IdempotencyTable, lastSeq: UInt64) throws(CheckpointProblem) {
+        let count = try cursor.take(UInt64.self)
+        guard count <= UInt64(cursor.remaining / 44) else { throw CheckpointProblem("key count \(count) exceeds the file") }
+        var previous: (seq: UInt64, timestamp: Int64) = (0, .min)
+        for _ in 0..<count {
+            let keyDigest = (try cursor.take(UInt64.self), try cursor.take(UInt64.self))
+            let requestDigest = try cursor.take(UInt64.self)
+            let firstSeq = try cursor.take(UInt64.self)
+            let records = try cursor.take(UInt32.self)
+            let timestamp = try cursor.take(Int64.self)
+            let last = firstSeq &+ UInt64(records) &- 1
+            guard records >= 1, firstSeq > previous.seq, last >= firstSeq, last <= lastSeq, timestamp >= previous.timestamp else {
+                throw CheckpointProblem("bad idempotency key entry ending at byte \(cursor.offset)")
+            }
+            keys.insert(
+                IdempotencyTable.Entry(keyDigest: keyDigest, requestDigest: requestDigest, firstSeq: firstSeq, timestamp: timestamp, count: records))
+            previous = (last, timestamp)
+        }
+        guard keys.count == Int(count) else { throw CheckpointProblem("an idempotency key is listed twice") }
     }
 
     private static func decodeSegment(_ cursor: inout ByteCursor) throws(CheckpointProblem) -> SegmentEntry {

@@ -12,6 +12,14 @@ public enum FrameProblem: Error, Equatable, Sendable, CustomStringConvertible {
     case crcMismatch(stored: UInt32, computed: UInt32)
     case badCodec(UInt8)
     case badReserved(UInt8)
+    /// A version-2 frame with flag bits Broker does not know.
+    case badFlags(UInt8)
+    case badIdempotencyKey(String)
+    /// A batch whose last frame is missing: the frames from its first to the end of the
+    /// segment (or to damage) all say another frame of the batch follows.
+    case incompleteBatch(firstSeq: UInt64, records: Int)
+    /// A key on a frame that is not its batch's first.
+    case keyInsideBatch(seq: UInt64)
     case badNameLength(Int)
     case badName(String)
     case badCompressedPayload(String)
@@ -49,6 +57,10 @@ public enum FrameProblem: Error, Equatable, Sendable, CustomStringConvertible {
         case .crcMismatch(let s, let c): "CRC mismatch (stored \(hex(s)), computed \(hex(c)))"
         case .badCodec(let c): "unknown codec \(c)"
         case .badReserved(let r): "reserved byte is \(r), not 0"
+        case .badFlags(let f): "unknown frame flags 0x\(String(f, radix: 16))"
+        case .badIdempotencyKey(let why): "bad idempotency key: \(why)"
+        case .incompleteBatch(let s, let n): "batch starting at seq \(s) is incomplete: \(n) record(s) with no last record"
+        case .keyInsideBatch(let s): "record \(s) carries an idempotency key but is not the first of its batch"
         case .badNameLength(let n): "bad event name length \(n)"
         case .badName(let why): "bad event name: \(why)"
         case .badCompressedPayload(let why): "bad LZ4 payload: \(why)"

@@ -21,13 +21,23 @@ package enum RecordFrame {
         package var timestamp: Int64
         package var prevSeq: UInt64
         package var prevOffset: UInt32
+        /// Version 2: the next frame belongs to the same batch (SPEC.md 2.3).
+        package var continuesBatch: Bool
+        /// Version 2, a batch's first frame only: the batch's idempotency key.
+        package var key: IdempotencyKey?
 
-        package init(seq: UInt64, timestamp: Int64, prevSeq: UInt64, prevOffset: UInt32) {
+        package init(
+            seq: UInt64, timestamp: Int64, prevSeq: UInt64, prevOffset: UInt32, continuesBatch: Bool = false, key: IdempotencyKey? = nil
+        ) {
             self.seq = seq
             self.timestamp = timestamp
             self.prevSeq = prevSeq
             self.prevOffset = prevOffset
+            self.continuesBatch = continuesBatch
+            self.key = key
         }
+
+        var flags: UInt8 { (continuesBatch ? FrameFlags.continuesBatch : 0) | (key == nil ? 0 : FrameFlags.keyed) }
     }
 
     /// Appends one frame to `output` and returns its size. With `compress`, the data is
@@ -52,9 +62,14 @@ package enum RecordFrame {
             output.appendLE(fields.prevSeq)
             output.appendLE(fields.prevOffset)
             output.append(compressedSize == nil ? Codec.raw.rawValue : Codec.lz4.rawValue)
-            output.append(0)
+            output.append(fields.flags)
             output.appendLE(UInt16(nameBytes.count))
             output.append(contentsOf: nameBytes)
+        }
+        if let key = fields.key {
+            output.append(UInt8(key.bytes.count))
+            output.append(contentsOf: key.bytes)
+            output.appendLE(key.requestDigest)
         }
         if let compressedSize {
             output.appendLE(UInt32(data.count))
@@ -79,7 +94,7 @@ package enum RecordFrame {
 
     /// Parses and checks the frame at the start of `bytes` (rules 1 to 3 of SPEC.md 2.3;
     /// the codec payload is checked by ``FrameView/data()``, seq order by the caller).
-    package static func decode(_ bytes: UnsafeRawBufferPointer) throws(FrameProblem) -> FrameView {
+    package static func decode(_ bytes: UnsafeRawBufferPointer, version: UInt16 = SegmentHeader.currentVersion) throws(FrameProblem) -> FrameView {
         guard bytes.count >= prefixSize else { throw .short(needed: prefixSize, available: bytes.count) }
         let bodyLength = bytes.loadLE(UInt32.self, at: 0)
         guard bodyLength >= minBodyLength, bodyLength <= maxBodyLength else { throw .badBodyLength(bodyLength) }
@@ -89,7 +104,7 @@ package enum RecordFrame {
         let stored = frame.loadLE(UInt32.self, at: 4)
         let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: frame[prefixSize...]))
         guard stored == computed else { throw .crcMismatch(stored: stored, computed: computed) }
-        return try FrameView(checkedFrame: frame)
+        return try FrameView(checkedFrame: frame, version: version)
     }
 
     /// Reads only the fixed fields of a frame whose CRC is not checked: for walking
@@ -116,8 +131,26 @@ package struct FrameView {
     package let prevSeq: UInt64
     package let prevOffset: UInt32
     package let codec: Codec
+    /// Byte 37: 0 in version 1; ``FrameFlags`` in version 2.
+    package let flags: UInt8
     /// The whole frame, prefix included.
     package let bytes: UnsafeRawBufferPointer
+    /// Where the payload starts: after the name, and the key section of a keyed frame.
+    private let payloadStart: Int
+
+    /// The next frame belongs to the same batch: this one is not its batch's last.
+    package var continuesBatch: Bool { flags & FrameFlags.continuesBatch != 0 }
+    package var isKeyed: Bool { flags & FrameFlags.keyed != 0 }
+
+    /// The idempotency key of a keyed frame (a batch's first).
+    package var key: IdempotencyKey? {
+        guard isKeyed else { return nil }
+        let start = 40 + nameBytes.count
+        let length = Int(bytes[start])
+        return IdempotencyKey(
+            validated: [UInt8](bytes[(start + 1)..<(start + 1 + length)]),
+            requestDigest: bytes.loadLE(UInt64.self, at: start + 1 + length))
+    }
 
     package var frameSize: Int { bytes.count }
 
@@ -130,7 +163,7 @@ package struct FrameView {
     }
     /// The stored payload (for LZ4: the length field and the block).
     package var payload: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: bytes[(40 + nameBytes.count)...])
+        UnsafeRawBufferPointer(rebasing: bytes[payloadStart...])
     }
     /// The event name.
     package var event: String { String(decoding: nameBytes, as: UTF8.self) }
@@ -140,10 +173,15 @@ package struct FrameView {
         codec == .raw ? payload.count : Int(payload.loadLE(UInt32.self, at: 0))
     }
 
-    fileprivate init(checkedFrame frame: UnsafeRawBufferPointer) throws(FrameProblem) {
+    fileprivate init(checkedFrame frame: UnsafeRawBufferPointer, version: UInt16) throws(FrameProblem) {
         let codecByte = frame[36]
         guard let codec = Codec(rawValue: codecByte) else { throw .badCodec(codecByte) }
-        guard frame[37] == 0 else { throw .badReserved(frame[37]) }
+        let flags = frame[37]
+        if version == 1 {
+            guard flags == 0 else { throw .badReserved(flags) }
+        } else {
+            guard flags & ~FrameFlags.known == 0 else { throw .badFlags(flags) }
+        }
         let nameLength = Int(frame.loadLE(UInt16.self, at: 38))
         guard nameLength >= 1, nameLength <= EventName.maxBytes, 40 + nameLength <= frame.count else {
             throw .badNameLength(nameLength)
@@ -151,10 +189,21 @@ package struct FrameView {
         if let why = EventName.problem(withUTF8: UnsafeRawBufferPointer(rebasing: frame[40..<(40 + nameLength)])) {
             throw .badName(why)
         }
+        var payloadStart = 40 + nameLength
+        if flags & FrameFlags.keyed != 0 {
+            guard payloadStart < frame.count else { throw .badIdempotencyKey("no key length") }
+            let keyLength = Int(frame[payloadStart])
+            guard keyLength >= 1, payloadStart + 1 + keyLength + 8 <= frame.count else {
+                throw .badIdempotencyKey("a key of \(keyLength) bytes does not fit")
+            }
+            let key = UnsafeRawBufferPointer(rebasing: frame[(payloadStart + 1)..<(payloadStart + 1 + keyLength)])
+            if let why = IdempotencyKey.problem(with: key) { throw .badIdempotencyKey(why) }
+            payloadStart += 1 + keyLength + 8
+        }
         if codec == .lz4 {
-            let payloadSize = frame.count - 40 - nameLength
+            let payloadSize = frame.count - payloadStart
             guard payloadSize >= 4 else { throw .badCompressedPayload("payload shorter than its length field") }
-            let original = frame.loadLE(UInt32.self, at: 40 + nameLength)
+            let original = frame.loadLE(UInt32.self, at: payloadStart)
             guard original <= RecordFrame.maxBodyLength else {
                 throw .badCompressedPayload("uncompressed length \(original) exceeds the limit")
             }
@@ -172,7 +221,9 @@ package struct FrameView {
         self.prevSeq = prevSeq
         self.prevOffset = prevOffset
         self.codec = codec
+        self.flags = flags
         self.bytes = frame
+        self.payloadStart = payloadStart
     }
 
     /// The data, decompressed when stored as LZ4 (rule 4 of SPEC.md 2.3).
@@ -190,4 +241,13 @@ package struct FrameView {
     package func record() throws(FrameProblem) -> Record {
         Record(seq: seq, timestamp: timestamp, event: event, data: try data())
     }
+}
+
+/// Byte 37 of a version-2 frame (SPEC.md 2.3).
+package enum FrameFlags {
+    /// The next frame in the segment belongs to the same batch.
+    package static let continuesBatch: UInt8 = 0x01
+    /// A key section follows the name: the batch's idempotency key (on a batch's first frame only).
+    package static let keyed: UInt8 = 0x02
+    static let known: UInt8 = continuesBatch | keyed
 }

@@ -2,15 +2,18 @@
 package struct SegmentHeader: Sendable, Equatable {
     package static let size = 32
     package static let magic: [UInt8] = Array("BROKERSG".utf8)
-    package static let currentVersion: UInt16 = 1
+    /// The version a writer writes: 2, whose frames carry batch and idempotency-key
+    /// flags (SPEC.md 2.3). Readers read versions 1 and 2.
+    package static let currentVersion: UInt16 = 2
+    package static let readableVersions: ClosedRange<UInt16> = 1...2
 
     package var version: UInt16
     package var flags: UInt16
     package var baseSeq: UInt64
     package var createdMs: Int64
 
-    package init(baseSeq: UInt64, createdMs: Int64) {
-        self.version = Self.currentVersion
+    package init(baseSeq: UInt64, createdMs: Int64, version: UInt16 = SegmentHeader.currentVersion) {
+        self.version = version
         self.flags = 0
         self.baseSeq = baseSeq
         self.createdMs = createdMs
@@ -36,14 +39,11 @@ package struct SegmentHeader: Sendable, Equatable {
         let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<28]))
         guard stored == computed else { throw .headerCRCMismatch(stored: stored, computed: computed) }
         let version = bytes.loadLE(UInt16.self, at: 8)
-        guard version == currentVersion else { throw .unsupportedVersion(version) }
+        guard readableVersions.contains(version) else { throw .unsupportedVersion(version) }
         let flags = bytes.loadLE(UInt16.self, at: 10)
         guard flags == 0 else { throw .badHeaderFlags(flags) }
         let baseSeq = bytes.loadLE(UInt64.self, at: 12)
         guard baseSeq >= 1, baseSeq <= RecordFrame.maxSeq else { throw .seqOutOfRange(baseSeq) }
-        return SegmentHeader(
-            baseSeq: baseSeq,
-            createdMs: bytes.loadLE(Int64.self, at: 20)
-        )
+        return SegmentHeader(baseSeq: baseSeq, createdMs: bytes.loadLE(Int64.self, at: 20), version: version)
     }
 }

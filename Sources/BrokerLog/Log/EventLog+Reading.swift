@@ -54,6 +54,49 @@ struct ReadView: Sendable {
     }
 }
 
+extension ReadView {
+    /// See ``EventLog/lastSeq(atOrBefore:)``.
+    func lastSeq(atOrBefore timestamp: Int64) throws(LogError) -> UInt64 {
+        // The last segment whose first record is not later than `timestamp`.
+        var low = 0
+        var high = segments.count
+        while low < high {
+            let mid = (low + high) / 2
+            if let first = try head(at: SegmentHeader.size, in: segments[mid]), first.timestamp <= timestamp { low = mid + 1 } else { high = mid }
+        }
+        guard low > 0 else { return 0 }
+        let segment = segments[low - 1]
+        var entries: [(seq: UInt64, offset: Int)] = []
+        segment.offsets.forEach { seq, offset in entries.append((seq, Int(offset))) }
+        low = 0
+        high = entries.count
+        while low < high {
+            let mid = (low + high) / 2
+            if let found = try head(at: entries[mid].offset, in: segment), found.timestamp <= timestamp { low = mid + 1 } else { high = mid }
+        }
+        var offset = low > 0 ? entries[low - 1].offset : SegmentHeader.size
+        var result = segment.baseSeq - 1
+        while offset < segment.size, let found = try head(at: offset, in: segment), found.timestamp <= timestamp {
+            result = found.seq
+            offset += found.frameSize
+        }
+        return result
+    }
+
+    /// The seq, timestamp and size of the frame at `offset`, from its head (unchecked,
+    /// like a chain step: a search, whose answer a read then checks).
+    private func head(at offset: Int, in segment: SegmentSnapshot) throws(LogError) -> (seq: UInt64, timestamp: Int64, frameSize: Int)? {
+        guard offset + RecordFrame.prefixSize + RecordFrame.fixedBodySize <= segment.size else { return nil }
+        var head = [UInt8](repeating: 0, count: RecordFrame.prefixSize + RecordFrame.fixedBodySize)
+        let read = try segment.file.read(into: &head, count: head.count, at: offset)
+        guard read == head.count else { return nil }
+        return head.withUnsafeBytes { bytes in
+            let size = RecordFrame.prefixSize + Int(bytes.loadLE(UInt32.self, at: 0))
+            return (bytes.loadLE(UInt64.self, at: 8), bytes.loadLE(Int64.self, at: 16), size)
+        }
+    }
+}
+
 extension LogState {
     /// What readers may see now: the segments as they are and the last visible seq.
     var readView: ReadView {
@@ -77,9 +120,11 @@ extension EventLog {
         return try view.record(at: location)
     }
 
-    /// The latest record of every event name as of seq `upTo` (default: the last
-    /// visible seq), in seq order.
-    public func latest(upTo: UInt64? = nil) throws(LogError) -> [Record] {
+    /// The latest record of every event name that `include` admits, as of seq `upTo`
+    /// (default: the last visible seq), in seq order. Its cost grows with the number
+    /// of names and with their records after `upTo` (each name's chain is followed
+    /// back from its latest record), not with the size of the log.
+    public func latest(upTo: UInt64? = nil, where include: (String) -> Bool = { _ in true }) throws(LogError) -> [Record] {
         let (view, index) = state.withLock { state in
             (state.readView, state.latest)
         }
@@ -87,6 +132,7 @@ extension EventLog {
         var locations: [RecordLocation] = []
         locations.reserveCapacity(index.count)
         try index.forEach { (event, start) throws(LogError) in
+            guard include(event) else { return }
             if let location = try Self.newest(of: event, from: start, upTo: bound, in: view) { locations.append(location) }
         }
         locations.sort { $0.seq < $1.seq }
@@ -135,6 +181,15 @@ extension EventLog {
         return records
     }
 
+    /// The last visible seq whose record was stamped at or before `timestamp` (ms since
+    /// the epoch); 0 when there is none. Timestamps never decrease in seq order, so this
+    /// is a binary search over the segments' first records, then over the segment's
+    /// sparse offset index, then a forward read of at most about 4 KiB of frame heads.
+    public func lastSeq(atOrBefore timestamp: Int64) throws(LogError) -> UInt64 {
+        let view = readView()
+        return min(try view.lastSeq(atOrBefore: timestamp), view.visibleSeq)
+    }
+
     /// Every visible record with seq at or above `from`, in order, across segments.
     public func read(from seq: UInt64) -> LogCursor {
         LogCursor(view: readView(), from: seq)
@@ -157,7 +212,8 @@ public final class LogCursor {
             let start = index == position ? segment.offsets.floor(first) : nil
             spans.append(.init(segment.reader, from: start?.offset ?? SegmentHeader.size, expectedSeq: start?.seq, readAhead: 64 << 10))
         }
-        self.walker = LogWalker(spans, policy: FailOnDamage(), checkContinuity: false)
+        // Visible records are whole batches: no read-ahead for batch ends.
+        self.walker = LogWalker(spans, policy: FailOnDamage(), checkContinuity: false, checkBatches: false)
         self.visibleSeq = view.visibleSeq
         self.nextSeq = first
     }

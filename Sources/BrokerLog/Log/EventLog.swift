@@ -7,15 +7,27 @@ import Logging
     import Darwin
 #endif
 
-/// An event to append: a name and its data bytes.
+/// An event to append: a name, its data bytes and, optionally, the seq its name's
+/// latest record must have for the append to happen (optimistic concurrency).
 public struct AppendEntry: Sendable {
     public var event: String
     public var data: [UInt8]
+    /// Append only if the latest record of `event` has this seq (0: it has none yet).
+    public var expectedSeq: UInt64?
 
-    public init(event: String, data: [UInt8]) {
+    public init(event: String, data: [UInt8], expectedSeq: UInt64? = nil) {
         self.event = event
         self.data = data
+        self.expectedSeq = expectedSeq
     }
+}
+
+/// What an append with an idempotency key did.
+public struct AppendResult: Sendable {
+    /// The batch's records: appended now, or by the first request with the key.
+    public let records: [Record]
+    /// True when the key was known with the same request: nothing was appended.
+    public let replayed: Bool
 }
 
 /// The segment log of one data directory: appends, the latest index, reads,
@@ -66,72 +78,129 @@ public final class EventLog: Sendable {
         try await append([AppendEntry(event: event, data: data)])[0]
     }
 
-    /// Appends records with consecutive seqs and returns them once all are durable.
-    /// Invalid names or sizes fail the whole batch before anything is written.
+    /// Appends records with consecutive seqs, all or none, and returns them once all
+    /// are durable. Invalid names or sizes, and an expected seq that does not hold,
+    /// fail the whole batch before anything is written.
     public func append(_ batch: [AppendEntry]) async throws(LogError) -> [Record] {
-        guard !batch.isEmpty else { return [] }
+        try await append(batch, idempotencyKey: nil).records
+    }
+
+    /// Appends a batch atomically (SPEC.md 3.1). With a key seen within the window
+    /// for the same request, nothing is appended and the first request's records are
+    /// returned, once durable; with a key seen for another request, it fails with
+    /// ``LogError/idempotencyKeyReused(key:firstSeq:)``.
+    public func append(_ batch: [AppendEntry], idempotencyKey key: IdempotencyKey?) async throws(LogError) -> AppendResult {
+        guard !batch.isEmpty else { return AppendResult(records: [], replayed: false) }
         for entry in batch { try Self.check(entry) }
-        let records = try state.withLock { (state) throws(LogError) in try write(batch, into: &state) }
-        if options.durability == .always { try await waitUntilSynced(records[records.count - 1].seq) }
-        return records
+        let outcome = try state.withLock { (state) throws(LogError) in try write(batch, key: key, into: &state) }
+        switch outcome {
+        case .appended(let records):
+            if options.durability == .always { try await waitUntilSynced(records[records.count - 1].seq) }
+            return AppendResult(records: records, replayed: false)
+        case .replay(let firstSeq, let count):
+            if options.durability == .always { try await waitUntilSynced(firstSeq + UInt64(count) - 1) }
+            return AppendResult(records: try readRecords(from: firstSeq, count: count), replayed: true)
+        }
     }
 
     static func check(_ entry: AppendEntry) throws(LogError) {
         if let why = EventName.problem(with: entry.event) { throw .invalidEventName(why) }
-        let limit = RecordFrame.maxBodyLength - RecordFrame.fixedBodySize - EventName.maxBytes - 4
+        let limit = RecordFrame.maxBodyLength - RecordFrame.fixedBodySize - EventName.maxBytes - 4 - 1 - IdempotencyKey.maxBytes - 8
         if entry.data.count > limit { throw .recordTooLarge(bytes: entry.data.count, limit: limit) }
     }
 
-    /// Encodes and writes a batch under the lock, rotating segments as needed. Under
-    /// `interval` and `never` the records are visible (and published) on return;
-    /// under `always` they wait for the next fsync.
-    private func write(_ batch: [AppendEntry], into state: inout LogState) throws(LogError) -> [Record] {
+    private enum WriteOutcome {
+        case appended([Record])
+        case replay(firstSeq: UInt64, count: Int)
+    }
+
+    /// Checks a batch's key and expected seqs, then encodes and writes it with one
+    /// write under the lock. A batch never spans segments: when it does not fit in the
+    /// active segment, the segment is sealed first (SPEC.md 2.4). Under `interval` and
+    /// `never` the records are visible (and published) on return; under `always` they
+    /// wait for the next fsync.
+    private func write(_ batch: [AppendEntry], key: IdempotencyKey?, into state: inout LogState) throws(LogError) -> WriteOutcome {
         try state.checkWritable()
         guard UInt64(batch.count) <= RecordFrame.maxSeq - state.lastSeq else {
             throw .closed(reason: "the log reached its last seq, \(RecordFrame.maxSeq)")
         }
-        var undo = AppendUndo(lastSeq: state.lastSeq, lastTimestamp: state.lastTimestamp)
-        var records: [Record] = []
-        records.reserveCapacity(batch.count)
-        var pending: [PendingFrame] = []
-        var committed = 0  // records already written to a segment sealed mid-batch
-        let timestamp = max(options.clock(), state.lastTimestamp)
-        state.writeBuffer.removeAll(keepingCapacity: true)
-        do {
-            for entry in batch {
-                let seq = state.lastSeq + 1
-                let previous = state.latest[entry.event]
-                let frameStart = state.writeBuffer.count
-                let frameSize = RecordFrame.encode(
-                    .init(seq: seq, timestamp: timestamp, prevSeq: previous?.seq ?? 0, prevOffset: previous?.offset ?? 0),
-                    event: entry.event, data: entry.data, compress: options.compression,
-                    scratch: &state.scratch, into: &state.writeBuffer)
-                if state.needsRotation(bufferedBytes: frameStart, frameSize: frameSize, segmentBytes: options.segmentBytes) {
-                    try flush(upTo: frameStart, pending: &pending, state: &state)
-                    // The sealed segments end with this batch's first records, or with
-                    // the ones before it: the checkpoint's lastTimestamp is theirs.
-                    let sealedTimestamp = records.isEmpty ? state.lastTimestamp : timestamp
-                    committed = records.count
-                    undo = AppendUndo(lastSeq: state.lastSeq, lastTimestamp: sealedTimestamp)
-                    try rotate(&state, baseSeq: seq, lastTimestamp: sealedTimestamp)
+        let now = options.clock()
+        if let key {
+            state.keys.expire(now: now)
+            switch state.keys.lookup(key) {
+            case .replay(let firstSeq, let count): return .replay(firstSeq: firstSeq, count: count)
+            case .mismatch(let firstSeq): throw .idempotencyKeyReused(key: key.description, firstSeq: firstSeq)
+            case .absent:
+                if state.keys.isFull {
+                    let retry = (state.keys.oldestTimestamp ?? now) + state.keys.windowMs - now
+                    throw .idempotencyKeysFull(capacity: state.keys.capacity, retryAfterMs: max(1, retry))
                 }
-                let bufferOffset = state.writeBuffer.count - frameSize
-                let offset = state.active.size + bufferOffset
-                undo.names.append((entry.event, state.latest.update(entry.event, to: RecordLocation(seq: seq, offset: UInt32(offset)))))
-                pending.append(PendingFrame(seq: seq, offset: offset, crc: RecordFrame.crcField(of: state.writeBuffer, at: bufferOffset)))
-                state.lastSeq = seq
-                records.append(Record(seq: seq, timestamp: timestamp, event: entry.event, data: entry.data))
             }
-            state.lastTimestamp = timestamp
-            try flush(upTo: state.writeBuffer.count, pending: &pending, state: &state)
+        }
+        let conflicts = batch.enumerated().compactMap { index, entry -> SeqConflict? in
+            guard let expected = entry.expectedSeq else { return nil }
+            let current = state.latest[entry.event]?.seq ?? 0
+            return current == expected ? nil : SeqConflict(index: index, event: entry.event, expectedSeq: expected, currentSeq: current)
+        }
+        if !conflicts.isEmpty { throw .seqConflict(conflicts) }
+        let timestamp = max(now, state.lastTimestamp)
+        if state.active.header.version != SegmentHeader.currentVersion, !state.active.isEmpty {
+            try rotate(&state, baseSeq: state.lastSeq + 1, lastTimestamp: state.lastTimestamp)  // new frames go in a new-version segment
+        }
+        var undo = AppendUndo(lastSeq: state.lastSeq, lastTimestamp: state.lastTimestamp)
+        var encoded = encode(batch, key: key, timestamp: timestamp, into: &state, undo: &undo)
+        if state.needsRotation(bufferedBytes: 0, frameSize: state.writeBuffer.count, segmentBytes: options.segmentBytes) {
+            undo.revert(&state)
+            undo = AppendUndo(lastSeq: state.lastSeq, lastTimestamp: state.lastTimestamp)
+            try rotate(&state, baseSeq: state.lastSeq + 1, lastTimestamp: state.lastTimestamp)
+            encoded = encode(batch, key: key, timestamp: timestamp, into: &state, undo: &undo)
+        }
+        do {
+            try flush(pending: encoded.frames, state: &state)
         } catch {
             undo.revert(&state)
-            // Records written before a mid-batch rotation stay in the log: publish them
-            // so readers and subscribers see no gap, although the batch failed.
-            commit(records[0..<committed], into: &state)
             throw error
         }
-        commit(records[...], into: &state)
+        state.lastTimestamp = timestamp
+        if let key { state.keys.insert(key, firstSeq: encoded.records[0].seq, count: batch.count, timestamp: timestamp) }
+        commit(encoded.records[...], into: &state)
+        return .appended(encoded.records)
+    }
+
+    /// Encodes a batch into the write buffer as frames at the end of the active segment,
+    /// updating the latest index (noted in `undo`) and the last seq.
+    private func encode(
+        _ batch: [AppendEntry], key: IdempotencyKey?, timestamp: Int64, into state: inout LogState, undo: inout AppendUndo
+    ) -> (records: [Record], frames: [PendingFrame]) {
+        state.writeBuffer.removeAll(keepingCapacity: true)
+        var records: [Record] = []
+        records.reserveCapacity(batch.count)
+        var frames: [PendingFrame] = []
+        frames.reserveCapacity(batch.count)
+        for (index, entry) in batch.enumerated() {
+            let seq = state.lastSeq + 1
+            let previous = state.latest[entry.event]
+            let bufferOffset = state.writeBuffer.count
+            let fields = RecordFrame.Fields(
+                seq: seq, timestamp: timestamp, prevSeq: previous?.seq ?? 0, prevOffset: previous?.offset ?? 0,
+                continuesBatch: index < batch.count - 1, key: index == 0 ? key : nil)
+            _ = RecordFrame.encode(
+                fields, event: entry.event, data: entry.data, compress: options.compression, scratch: &state.scratch, into: &state.writeBuffer)
+            let offset = state.active.size + bufferOffset
+            undo.names.append(
+                (entry.event, state.latest.update(entry.event, to: RecordLocation(seq: seq, offset: UInt32(truncatingIfNeeded: offset)))))
+            frames.append(PendingFrame(seq: seq, offset: offset, crc: RecordFrame.crcField(of: state.writeBuffer, at: bufferOffset)))
+            state.lastSeq = seq
+            records.append(Record(seq: seq, timestamp: timestamp, event: entry.event, data: entry.data))
+        }
+        return (records, frames)
+    }
+
+    /// The `count` records from `firstSeq`, read back from the log.
+    private func readRecords(from firstSeq: UInt64, count: Int) throws(LogError) -> [Record] {
+        let cursor = read(from: firstSeq)
+        var records: [Record] = []
+        while records.count < count, let record = try cursor.next() { records.append(record) }
         return records
     }
 
@@ -147,15 +216,13 @@ public final class EventLog: Sendable {
         }
     }
 
-    /// Writes the first `count` bytes of the write buffer to the active segment and
-    /// notes their frames; the rest of the buffer moves to its start.
-    private func flush(upTo count: Int, pending: inout [PendingFrame], state: inout LogState) throws(LogError) {
-        guard count > 0 else { return }
+    /// Writes the write buffer to the active segment with one write and notes its frames.
+    private func flush(pending: [PendingFrame], state: inout LogState) throws(LogError) {
+        let count = state.writeBuffer.count
         try state.segments[state.segments.count - 1].append(state.writeBuffer, count: count)
         for frame in pending { state.segments[state.segments.count - 1].noteFrame(seq: frame.seq, offset: frame.offset, crc: frame.crc) }
-        pending.removeAll(keepingCapacity: true)
         state.statistics.bytesAppended += UInt64(count)
-        state.writeBuffer.removeFirst(count)
+        state.writeBuffer.removeAll(keepingCapacity: true)
     }
 
     /// Seals the active segment (fsynced whatever the policy), starts a new one, and

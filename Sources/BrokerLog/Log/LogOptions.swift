@@ -46,6 +46,10 @@ public struct LogOptions: Sendable {
     /// After an open from a checkpoint, read the sealed frames it skipped on a
     /// background thread (``EventLog/scrub()``).
     public var scrubAfterOpen = true
+    /// How long an idempotency key is remembered, in milliseconds (default 24 h).
+    public var idempotencyWindowMs: Int64 = 24 * 3600 * 1000
+    /// The most idempotency keys remembered at once (about 64 bytes each, SPEC.md 3.6).
+    public var idempotencyMaxKeys = 1_000_000
 
     public init(
         compression: Bool = true, durability: Durability = .always,
@@ -71,6 +75,9 @@ public struct LogOptions: Sendable {
     func validate() throws(LogError) {
         guard Self.segmentBytesRange.contains(segmentBytes) else {
             throw .invalidOptions("segment size \(segmentBytes) is outside \(Self.segmentBytesRange)")
+        }
+        guard idempotencyWindowMs >= 1, idempotencyMaxKeys >= 1 else {
+            throw .invalidOptions("the idempotency window and key capacity must be at least 1")
         }
         if case .interval(let ms) = durability, ms < 1 {
             throw .invalidOptions("fsync interval must be at least 1 ms")

@@ -39,21 +39,29 @@ struct LogRecovery {
             }
         }
         report.checkpointSeq = adopted?.segments.last?.lastSeq
+        var keys = IdempotencyTable(windowMs: options.idempotencyWindowMs, capacity: options.idempotencyMaxKeys)
+        adopted?.keys.forEach { keys.insert($0) }
         var scan = Scan(
             segments: adopted?.segments ?? [],
             lastTimestamp: adopted?.lastTimestamp ?? 0,
-            chain: adopted?.chain ?? NameChain(firstBaseSeq: listed.first?.baseSeq ?? 1))
+            chain: adopted?.chain ?? NameChain(firstBaseSeq: listed.first?.baseSeq ?? 1),
+            keys: keys)
         let unread = scan.segments.map(SegmentSnapshot.init)
         report.scannedBytes = try scan.walk(listed, recovery: self)
         if scan.segments.isEmpty {
             scan.segments.append(try Segment.create(in: directory, baseSeq: 1, createdMs: options.clock(), faults: options.faults))
+        } else if let newest = scan.segments.last, newest.isEmpty, newest.header.version != SegmentHeader.currentVersion {
+            // An empty segment of an older version gets the current header, for the frames to come.
+            let header = try Segment.writeHeader(to: newest.file, baseSeq: newest.baseSeq, createdMs: options.clock())
+            scan.segments[scan.segments.count - 1] = Segment(header: header, path: newest.path, file: newest.file, faults: options.faults)
         }
+        if scan.keys.count > 0 { scan.keys.expire(now: options.clock()) }
         // Records recovered from the page cache after a process crash may never have
         // been fsynced: sync them before anyone is shown them.
         try scan.segments[scan.segments.count - 1].file.sync()
         let lastSeq = scan.segments[scan.segments.count - 1].lastSeq
         let state = LogState(
-            segments: scan.segments, latest: scan.chain.latest, lastSeq: lastSeq, syncedSeq: lastSeq, visibleSeq: lastSeq,
+            segments: scan.segments, latest: scan.chain.latest, keys: scan.keys, lastSeq: lastSeq, syncedSeq: lastSeq, visibleSeq: lastSeq,
             lastTimestamp: scan.lastTimestamp, lock: lock)
         return Outcome(state: state, report: report, unread: unread)
     }
@@ -76,6 +84,16 @@ struct LogRecovery {
         var segments: [Segment]
         var lastTimestamp: Int64
         var chain: NameChain
+        var keys: IdempotencyTable
+        /// The key of the batch being walked, noted when its last record is reached.
+        private var batchKey: (key: IdempotencyKey, firstSeq: UInt64)?
+
+        init(segments: [Segment], lastTimestamp: Int64, chain: NameChain, keys: IdempotencyTable) {
+            self.segments = segments
+            self.lastTimestamp = lastTimestamp
+            self.chain = chain
+            self.keys = keys
+        }
 
         /// Walks what a checkpoint did not cover (everything without one): the rest of
         /// its last segment and every later segment. Returns the bytes read.
@@ -103,6 +121,7 @@ struct LogRecovery {
                 case .frame(let frame, let offset, _):
                     segments[segments.count - 1].noteFrame(seq: frame.seq, offset: offset, crc: frame.crc)
                     lastTimestamp = max(lastTimestamp, frame.timestamp)
+                    noteKey(of: frame)
                 case .segmentEnd(_, let validEnd, _, _):
                     scanned += validEnd - segments[segments.count - 1].size
                     segments[segments.count - 1].size = validEnd
@@ -111,6 +130,14 @@ struct LogRecovery {
             chain = walker.chain ?? chain
             if let torn = walker.policy.tornTail { try repair(torn, listed: listed, recovery: recovery) }
             return scanned
+        }
+
+        /// The walker hands over only whole batches, so a key is noted with its batch's size.
+        private mutating func noteKey(of frame: FrameView) {
+            if let key = frame.key { batchKey = (key, frame.seq) }
+            guard !frame.continuesBatch, let (key, firstSeq) = batchKey else { return }
+            keys.insert(key, firstSeq: firstSeq, count: Int(frame.seq - firstSeq + 1), timestamp: frame.timestamp)
+            batchKey = nil
         }
 
         /// Cuts a torn tail, or gives a segment torn while it was created a fresh header.

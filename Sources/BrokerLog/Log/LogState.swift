@@ -2,6 +2,8 @@
 struct LogState {
     var segments: [Segment]
     var latest: LatestIndex
+    /// The idempotency keys of the window (SPEC.md 3.6).
+    var keys: IdempotencyTable
     /// The last seq written to a segment.
     var lastSeq: UInt64
     /// The last seq covered by an fsync.
@@ -33,7 +35,7 @@ struct LogState {
     /// A checkpoint covering `segments` whole, with the index as it is now: take it
     /// only when the index describes exactly those segments' records.
     func checkpoint(of segments: ArraySlice<Segment>, lastTimestamp: Int64) -> Checkpoint {
-        Checkpoint(lastTimestamp: lastTimestamp, segments: segments.map(\.checkpointEntry), latest: latest)
+        Checkpoint(lastTimestamp: lastTimestamp, segments: segments.map(\.checkpointEntry), latest: latest, keys: keys)
     }
 
     func checkWritable() throws(LogError) {

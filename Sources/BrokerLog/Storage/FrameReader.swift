@@ -20,14 +20,17 @@ package final class FrameReader {
     package let limit: Int
     /// The seq the next frame must have, when known.
     package private(set) var expectedSeq: UInt64?
+    /// The segment's format version, which says what byte 37 of a frame means.
+    let version: UInt16
 
     private var buffer: UnsafeMutableRawBufferPointer
     private var bufferStart = 0
     private var bufferCount = 0
     private let chunkSize: Int
 
-    init(file: FileHandle, from offset: Int, limit: Int, expectedSeq: UInt64?, chunkSize: Int = 1 << 20) {
+    init(file: FileHandle, version: UInt16, from offset: Int, limit: Int, expectedSeq: UInt64?, chunkSize: Int = 1 << 20) {
         self.file = file
+        self.version = version
         self.offset = offset
         self.limit = limit
         self.expectedSeq = expectedSeq
@@ -54,7 +57,7 @@ package final class FrameReader {
         let candidate = try bytes(count: frameSize)
         let view: FrameView
         do {
-            view = try RecordFrame.decode(candidate)
+            view = try RecordFrame.decode(candidate, version: version)
         } catch {
             return .damage(offset: offset, problem: error)
         }
@@ -85,6 +88,40 @@ package final class FrameReader {
         return false
     }
 
+    /// How the batch whose first frame (or any frame) starts at `start` ends.
+    package enum BatchEnd {
+        /// Its last frame ends at `end`.
+        case complete(end: Int)
+        /// A frame of it is invalid, or the limit comes first, at `failedAt`; `lastSeq` is
+        /// the last valid frame's and `records` how many valid frames it has.
+        case incomplete(failedAt: Int, lastSeq: UInt64, records: Int)
+    }
+
+    /// Reads ahead, with a reader of its own (frames this reader returned stay valid),
+    /// from the frame at `start`, whose seq is `seq`, to the first frame that does not
+    /// continue its batch.
+    package func batchEnd(from start: Int, seq: UInt64) throws(LogError) -> BatchEnd {
+        let probe = FrameReader(file: file, version: version, from: start, limit: limit, expectedSeq: seq, chunkSize: chunkSize)
+        var records = 0
+        var lastSeq = seq - 1
+        while true {
+            let position = probe.offset
+            guard case .frame(let frame, _)? = try probe.next() else {
+                return .incomplete(failedAt: position, lastSeq: lastSeq, records: records)
+            }
+            records += 1
+            lastSeq = frame.seq
+            if !frame.continuesBatch { return .complete(end: probe.offset) }
+        }
+    }
+
+    /// Moves to `offset`, expecting `seq` there (after an incomplete batch, to report
+    /// what stopped it).
+    package func seek(to offset: Int, expectedSeq seq: UInt64?) {
+        self.offset = offset
+        expectedSeq = seq
+    }
+
     /// Gives up on the rest of the segment: ``next()`` returns nil from now on.
     package func skipToLimit() {
         offset = limit
@@ -102,7 +139,7 @@ package final class FrameReader {
         let ceiling = floor + UInt64(max(0, limit - damaged) / smallestFrame) + 1
         let window = 64 << 10
         var start = damaged + 1
-        let probe = FrameReader(file: file, from: start, limit: limit, expectedSeq: nil, chunkSize: window)
+        let probe = FrameReader(file: file, version: version, from: start, limit: limit, expectedSeq: nil, chunkSize: window)
         while start + smallestFrame <= limit {
             let chunk = try bytes(at: start, count: min(window, limit - start))
             var position = 0

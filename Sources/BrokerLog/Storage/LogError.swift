@@ -23,6 +23,13 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidOptions(String)
     /// The log was closed, or stopped accepting appends after a failed fsync.
     case closed(reason: String)
+    /// Entries of a batch whose `expectedSeq` is not their name's latest seq; nothing was appended.
+    case seqConflict([SeqConflict])
+    /// The idempotency key was used, within the window, for another request (its records start at `firstSeq`).
+    case idempotencyKeyReused(key: String, firstSeq: UInt64)
+    /// The idempotency table holds `capacity` keys, none older than the window; keyed
+    /// appends are refused until the oldest expires, in `retryAfterMs`.
+    case idempotencyKeysFull(capacity: Int, retryAfterMs: Int64)
 
     /// The error that stops whatever found `damage`: a gap between segments is a
     /// discontinuity, anything else corruption.
@@ -54,6 +61,33 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
             "invalid options: \(why)"
         case .closed(let reason):
             "the log is closed: \(reason)"
+        case .seqConflict(let conflicts):
+            conflicts.map(\.description).joined(separator: "; ")
+        case .idempotencyKeyReused(let key, let firstSeq):
+            "idempotency key \(key) was used for another request (stored at seq \(firstSeq))"
+        case .idempotencyKeysFull(let capacity, let retry):
+            "the idempotency table is full (\(capacity) keys within the window); retry in \(retry) ms"
         }
+    }
+}
+
+/// One entry of a batch whose expected seq did not hold (SPEC.md 3.1).
+public struct SeqConflict: Sendable, Equatable, CustomStringConvertible {
+    /// The entry's position in its batch, from 0.
+    public let index: Int
+    public let event: String
+    public let expectedSeq: UInt64
+    /// The seq of the name's latest record, 0 when it has none.
+    public let currentSeq: UInt64
+
+    public init(index: Int, event: String, expectedSeq: UInt64, currentSeq: UInt64) {
+        self.index = index
+        self.event = event
+        self.expectedSeq = expectedSeq
+        self.currentSeq = currentSeq
+    }
+
+    public var description: String {
+        "entry \(index): the latest record of \(event) is seq \(currentSeq), not the expected \(expectedSeq)"
     }
 }

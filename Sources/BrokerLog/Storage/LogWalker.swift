@@ -75,6 +75,7 @@ package final class LogWalker<Policy: DamagePolicy> {
     /// Only the checks against a checkpoint need it: a reader that streams a segment
     /// would otherwise hold an entry per 4 KiB of it.
     private let rebuildOffsets: Bool
+    private let checkBatches: Bool
     /// Start a chain check at the first segment when none was given.
     private var startChain: Bool
 
@@ -93,6 +94,10 @@ package final class LogWalker<Policy: DamagePolicy> {
         var validEnd: Int
         var offsets = SparseOffsetIndex()
         var damaged = false
+        /// Frames before this offset belong to a batch already known to be whole.
+        var wholeBatchEnd = 0
+        /// The last frame walked said another frame of its batch follows.
+        var inBatch = false
     }
 
     /// - Parameters:
@@ -103,10 +108,14 @@ package final class LogWalker<Policy: DamagePolicy> {
     ///     `chain` is given).
     ///   - checkTimestamps: timestamps must not decrease (`verify`).
     ///   - rebuildOffsets: give each segment's sparse offset index at its end.
+    ///   - checkBatches: hand over a batch's frames only once its last frame is found
+    ///     whole (SPEC.md 2.3); reads of records the log made visible, which are whole
+    ///     batches, skip this read-ahead.
     package init(
         _ spans: [Span], policy: Policy, chain: NameChain? = nil, checkChain: Bool = false,
-        checkContinuity: Bool = true, checkTimestamps: Bool = false, rebuildOffsets: Bool = false
+        checkContinuity: Bool = true, checkTimestamps: Bool = false, rebuildOffsets: Bool = false, checkBatches: Bool = true
     ) {
+        self.checkBatches = checkBatches
         self.spans = spans
         self.policy = policy
         self.chain = chain
@@ -132,6 +141,7 @@ package final class LogWalker<Policy: DamagePolicy> {
                 expectedBaseSeq = walking.damaged ? nil : walking.lastSeq + 1
                 return .segmentEnd(walking.segment, validEnd: walking.validEnd, lastSeq: walking.lastSeq, offsets: walking.offsets)
             case .frame(let frame, let offset):
+                if checkBatches, try !checkBatch(frame, at: offset, in: &walking) { continue }
                 if let problem = chain?.note(frame, at: offset),
                     try report(Damage(segment: walking.segment.path, offset: offset, problem: problem)) == .stop
                 {
@@ -167,6 +177,43 @@ package final class LogWalker<Policy: DamagePolicy> {
         return nil
     }
 
+    /// Whether the walk may hand over `frame`: true unless it starts a batch that is not
+    /// whole, which is reported at the batch's first frame (a torn tail when nothing
+    /// valid follows in the newest segment, else corruption). A key on a frame inside a
+    /// batch is reported and the frame handed over.
+    private func checkBatch(_ frame: FrameView, at offset: Int, in walking: inout Current) throws(LogError) -> Bool {
+        let continues = frame.continuesBatch
+        let seq = frame.seq
+        if frame.isKeyed, walking.inBatch,
+            try report(Damage(segment: walking.segment.path, offset: offset, problem: .keyInsideBatch(seq: seq))) == .stop
+        {
+            return false
+        }
+        guard continues, offset >= walking.wholeBatchEnd else {
+            walking.inBatch = continues
+            return true
+        }
+        // `frame` is not used past here: the search below may reuse the reader's buffer.
+        switch try walking.frames.batchEnd(from: offset, seq: seq) {
+        case .complete(let end):
+            walking.wholeBatchEnd = end
+            walking.inBatch = true
+            return true
+        case .incomplete(let failedAt, let lastSeq, let records):
+            let laterFrame = try walking.isNewest ? walking.frames.laterFrame(after: max(offset, failedAt - 1), seqAbove: lastSeq) : offset
+            let kind: Damage.Kind = laterFrame == nil ? .incompleteTail(bytes: walking.frames.limit - offset) : .corrupt
+            let damage = Damage(segment: walking.segment.path, offset: offset, problem: .incompleteBatch(firstSeq: seq, records: records), kind: kind)
+            guard try report(damage) == .skip else { return false }
+            walking.damaged = true
+            walking.inBatch = false
+            chain = nil
+            startChain = false
+            // Nothing of the batch is handed over; what stopped it is reported next.
+            if laterFrame == nil { walking.frames.skipToLimit() } else { walking.frames.seek(to: failedAt, expectedSeq: lastSeq + 1) }
+            return false
+        }
+    }
+
     /// Opens a span's segment and checks its header and its place after the segment
     /// before; nil when it cannot be walked (the policy has been told why).
     private func begin(_ span: Span) throws(LogError) -> SegmentReader? {
@@ -200,7 +247,8 @@ package final class LogWalker<Policy: DamagePolicy> {
         }
         let expectedSeq = span.from == SegmentHeader.size ? segment.header.baseSeq : span.expectedSeq
         let frames = FrameReader(
-            file: segment.file, from: span.from, limit: span.limit ?? segment.fileSize, expectedSeq: expectedSeq, chunkSize: span.readAhead)
+            file: segment.file, version: segment.header.version, from: span.from, limit: span.limit ?? segment.fileSize, expectedSeq: expectedSeq,
+            chunkSize: span.readAhead)
         current = Current(
             segment: segment, frames: frames, isNewest: span.isNewest,
             lastSeq: (expectedSeq ?? segment.header.baseSeq) - 1, validEnd: span.from)
@@ -247,7 +295,7 @@ extension LogWalker where Policy == FailOnDamage {
         at offset: Int, seq: UInt64, in segment: SegmentReader, limit: Int, _ body: (FrameView) throws(LogError) -> T
     ) throws(LogError) -> T {
         let span = Span(segment, from: offset, expectedSeq: seq, limit: limit, readAhead: 4096)
-        let walker = LogWalker([span], policy: FailOnDamage(), checkContinuity: false)
+        let walker = LogWalker([span], policy: FailOnDamage(), checkContinuity: false, checkBatches: false)
         while let item = try walker.next() {
             switch item {
             case .segment: continue

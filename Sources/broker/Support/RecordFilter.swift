@@ -11,13 +11,43 @@ struct RecordFilter: ParsableArguments {
     var until: Int64?
     @Option(name: .customLong("from-seq"), help: "Only records with seq >= this.")
     var fromSeq: UInt64?
+    @Option(name: .customLong("prefix"), help: "Only event names starting with this (repeatable; with --event, either matches).")
+    var prefixes: [String] = []
 
     func matches(_ frame: FrameView) -> Bool {
         if let fromSeq, frame.seq < fromSeq { return false }
         if let since, frame.timestamp < since { return false }
         if let until, frame.timestamp > until { return false }
-        if !events.isEmpty, !events.contains(frame.event) { return false }
-        return true
+        return matchesName(frame.event)
+    }
+
+    /// The name filters alone: `--event` and `--prefix`, either matching.
+    func matchesName(_ event: String) -> Bool {
+        if events.isEmpty, prefixes.isEmpty { return true }
+        return events.contains(event) || prefixes.contains { event.hasPrefix($0) }
+    }
+}
+
+/// A batch of more than one record, or with an idempotency key, as `dump` shows it
+/// once its last record is read (SPEC.md 5.2).
+struct BatchSummary {
+    var firstSeq: UInt64
+    var lastSeq: UInt64
+    var key: IdempotencyKey?
+    var records: UInt64 { lastSeq - firstSeq + 1 }
+}
+
+/// Follows batch boundaries through a walk, which hands over only whole batches.
+struct BatchTracker {
+    private var open: BatchSummary?
+
+    /// The batch `frame` ends, when it ends one worth showing.
+    mutating func note(_ frame: FrameView) -> BatchSummary? {
+        if open == nil { open = BatchSummary(firstSeq: frame.seq, lastSeq: frame.seq, key: frame.key) }
+        open?.lastSeq = frame.seq
+        guard !frame.continuesBatch, let batch = open else { return nil }
+        open = nil
+        return batch.records > 1 || batch.key != nil ? batch : nil
     }
 }
 

@@ -9,18 +9,18 @@ public struct SegmentBuilder {
     private var scratch: [UInt8] = []
 
     /// A header with this base seq (any value, valid or not).
-    public init(baseSeq: UInt64, createdMs: Int64 = 1_700_000_000_000) {
-        bytes = SegmentHeader(baseSeq: baseSeq, createdMs: createdMs).encoded()
+    public init(baseSeq: UInt64, createdMs: Int64 = 1_700_000_000_000, version: UInt16 = 2) {
+        bytes = SegmentHeader(baseSeq: baseSeq, createdMs: createdMs, version: version).encoded()
     }
 
     /// Appends a frame; `prevSeq`/`prevOffset` 0 unless given.
     public mutating func frame(
         seq: UInt64, event: String = "e", data: String = "{}", timestamp: Int64 = 1_700_000_000_000,
-        prevSeq: UInt64 = 0, prevOffset: UInt32 = 0
+        prevSeq: UInt64 = 0, prevOffset: UInt32 = 0, continuesBatch: Bool = false, key: IdempotencyKey? = nil
     ) {
         frameOffsets.append(bytes.count)
         _ = RecordFrame.encode(
-            .init(seq: seq, timestamp: timestamp, prevSeq: prevSeq, prevOffset: prevOffset),
+            .init(seq: seq, timestamp: timestamp, prevSeq: prevSeq, prevOffset: prevOffset, continuesBatch: continuesBatch, key: key),
             event: event, data: Array(data.utf8), compress: false, scratch: &scratch, into: &bytes)
     }
 
