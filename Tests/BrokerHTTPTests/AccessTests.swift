@@ -117,6 +117,32 @@ import Testing
         }
     }
 
+    @Test func stateAndPrefixesStayInScope() async throws {
+        try await withServer { server, auth in
+            try await seed(server, auth)
+            let reader = try await auth.token(subscribe: ["a/*"])
+            #expect(try await server.request(.GET, "/state").status == 401)
+            let state = try await server.request(.GET, "/state", headers: bearer(reader))
+            #expect((state.json as? [[String: Any]])?.map { $0["event"] as? String } == ["a/1", "a/2"])
+            // A prefix reaching past the scope is narrowed to it, not refused.
+            let wide = try await server.request(.GET, "/state?prefix=&prefix=b/", headers: bearer(reader))
+            #expect(wide.status == 400)
+            let other = try await server.request(.GET, "/state?prefix=b/&prefix=a/2", headers: bearer(reader))
+            #expect((other.json as? [[String: Any]])?.map { $0["event"] as? String } == ["a/2"])
+            #expect(try await server.request(.GET, "/state?event=b/x", headers: bearer(reader)).status == 403)
+            #expect(try await server.request(.GET, "/state?seq=2", headers: bearer(reader)).body.contains("b/x") == false)
+            let stream = try await server.subscribe("?prefix=b/&prefix=a/", headers: bearer(reader))
+            #expect(await stream.next(2).map(\.event) == ["a/1", "a/2"])
+            // A batch with one name outside the publish scope is refused whole.
+            let publisher = try await auth.token(publish: ["a/*"])
+            let batch = try await server.request(
+                .POST, "/insert", body: Array(#"[{"event":"a/9","data":1},{"event":"b/9","data":2}]"#.utf8),
+                headers: [("Content-Type", "application/json")] + bearer(publisher))
+            #expect(batch.status == 403)
+            #expect(server.log.lastSeq == 3)
+        }
+    }
+
     @Test func auditChecksTheNameBeforeReadingTheLog() async throws {
         try await withServer { server, auth in
             try await seed(server, auth)
