@@ -80,6 +80,24 @@ import Testing
         await reopened.close()
     }
 
+    /// A keyed append whose write fails (a full disk) acknowledged nothing, so its key
+    /// is not kept: the retry appends.
+    @Test func aFailedWriteDoesNotKeepTheKey() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let faults = SwitchableFaults()
+        var options = LogOptions.test()
+        options.faults = faults
+        let log = try EventLog.open(directory: dir.path, options: options)
+        faults.failWrites(afterWriting: 10)
+        await #expect(throws: LogError.self) { _ = try await log.append(Self.entries, idempotencyKey: Self.key("retry")) }
+        faults.heal()
+        let retried = try await log.append(Self.entries, idempotencyKey: Self.key("retry"))
+        #expect(!retried.replayed && retried.records.map(\.seq) == [1, 2])
+        #expect(try await log.append(Self.entries, idempotencyKey: Self.key("retry")).replayed)
+        await log.close()
+    }
+
     @Test func concurrentAppendsWithOneKeyAppendOnce() async throws {
         let dir = TempDirectory()
         defer { dir.remove() }
