@@ -126,7 +126,8 @@ struct TextDumpPrinter: DumpPrinter {
             output.line("  !! \(damage)")
         case .incompleteTail(let bytes):
             output.line(
-                "  .. \(damage.segment): byte offset \(damage.offset): \(bytes) bytes of an incomplete record (a write in progress, or a torn tail)")
+                "  .. \(damage.segment): byte offset \(damage.offset): \(bytes) bytes of an incomplete \(damage.problem.isIncompleteBatch ? "batch" : "record") (a write in progress, or a torn tail)"
+            )
         }
     }
 

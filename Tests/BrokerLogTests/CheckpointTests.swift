@@ -189,6 +189,22 @@ import Testing
                 .init(baseSeq: 2001, lastSeq: 2000, coveredBytes: 32, lastFrameOffset: 0, lastFrameCRC: 0, offsets: SparseOffsetIndex()),
             ],
             latest: latest)
+        var withKeys = checkpoint
+        for n in 0..<50 {
+            withKeys.keys.insert(IdempotencyKey("k\(n)", requestDigest: UInt64(n))!, firstSeq: UInt64(n * 10 + 1), count: 3, timestamp: Int64(n))
+        }
+        let keyed = try Checkpoint.decode(withKeys.encoded())
+        var entries: [IdempotencyTable.Entry] = []
+        keyed.keys.forEach { entries.append($0) }
+        var expected: [IdempotencyTable.Entry] = []
+        withKeys.keys.forEach { expected.append($0) }
+        #expect(entries == expected && entries.count == 50)
+        // Version 1 (no key section) still decodes, with no keys.
+        var version1 = Array(checkpoint.encoded().dropLast(4 + 8))
+        version1[8] = 1
+        version1 += withUnsafeBytes(of: CRC32C.checksum(version1).littleEndian) { Array($0) }
+        #expect(try Checkpoint.decode(version1).keys.count == 0)
+        #expect(try Checkpoint.decode(version1).latest.count == 500)
         let bytes = checkpoint.encoded()
         let decoded = try Checkpoint.decode(bytes)
         #expect(decoded.lastTimestamp == -5)

@@ -40,7 +40,7 @@ import Testing
         return dir
     }
 
-    @Test(arguments: ["uncompressed", "lz4", "torn-tail"])
+    @Test(arguments: ["uncompressed", "lz4", "torn-tail", "batches", "torn-batch"])
     func fixtureReadsAsExpected(name: String) async throws {
         let expected = try Self.load(name)
         let dir = try Self.copy(name)
@@ -69,26 +69,40 @@ import Testing
         #expect(dir.contents() == before)
     }
 
+    @Test func batchFixtureHoldsKeyedBatchesInVersionTwoSegments() throws {
+        var keyed = 0
+        var continuing = 0
+        for file in try FileManager.default.contentsOfDirectory(atPath: Self.root + "/batches") where file.hasSuffix(".seg") {
+            #expect(try SegmentReader(path: Self.root + "/batches/" + file).header.version == 2)
+            let walker = LogWalker([.init(try SegmentReader(path: Self.root + "/batches/" + file))], policy: FailOnDamage())
+            while let item = try walker.next() {
+                guard case .frame(let frame, _, _) = item else { continue }
+                if frame.isKeyed { keyed += 1 }
+                if frame.continuesBatch { continuing += 1 }
+            }
+        }
+        #expect(keyed > 0 && continuing > 0)
+    }
+
+    /// The version-1 fixtures (uncompressed, lz4, torn-tail, corrupt-sealed) were
+    /// written by the version-1 writer and are kept as they are: the writer no longer
+    /// makes version 1, and readers must go on reading them. Only the version-2
+    /// fixtures are rewritten.
     @Test func regenerate() async throws {
         guard ProcessInfo.processInfo.environment["BROKER_REGENERATE_FIXTURES"] == "1" else { return }
-        try await Self.write("uncompressed", compression: false) { _ in }
-        try await Self.write("lz4", compression: true) { _ in }
-        try await Self.write("torn-tail", compression: true) { dir in
+        try await Self.write("batches", compression: false, batched: true) { _ in }
+        try await Self.write("torn-batch", compression: true, batched: true) { dir in
+            // Cut the newest segment inside its last batch: the open keeps what precedes that batch.
             let newest = dir.segments().last!
+            let frames = try frames(in: dir.path + "/" + newest)
             let bytes = dir.bytes(of: newest)
-            dir.write(Array(bytes.dropLast(7)), to: newest)
-        }
-        try await Self.write("corrupt-sealed", compression: false) { dir in
-            let first = dir.segments().first!
-            var bytes = dir.bytes(of: first)
-            bytes[SegmentHeader.size + 60] ^= 0x04
-            dir.write(bytes, to: first)
+            dir.write(Array(bytes[0..<(frames[frames.count - 2].offset + 5)]), to: newest)
         }
     }
 
     /// Writes a small log with fixed times into Fixtures/segments/NAME, damages it with
     /// `damage`, and records what reading it gives.
-    static func write(_ name: String, compression: Bool, damage: (TempDirectory) throws -> Void) async throws {
+    static func write(_ name: String, compression: Bool, batched: Bool = false, damage: (TempDirectory) throws -> Void) async throws {
         let target = root + "/" + name
         try? FileManager.default.removeItem(atPath: target)
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
@@ -98,11 +112,20 @@ import Testing
             #"{"temp":21.5,"unit":"C"}"#, #"[1,2,3]"#, #""hello\nworld""#, "null", "12345678901234567890.5e-3",
             #"{"text":"\#(String(repeating: "broker ", count: 60))"}"#, #"{"nested":{"deep":[true,false,{"x":"é😀"}]}}"#,
         ]
-        for i in 0..<40 {
-            _ = try await log.append(event: ["sensor/1", "user.login", "cart"][i % 3], data: [UInt8](samples[i % samples.count]))
+        var i = 0
+        while i < 40 {
+            // Batched: batches of 1 to 4 records, every other one with a key.
+            let count = batched ? min(1 + i % 4, 40 - i) : 1
+            let entries = (i..<(i + count)).map {
+                AppendEntry(event: ["sensor/1", "user.login", "cart"][$0 % 3], data: [UInt8](samples[$0 % samples.count]))
+            }
+            let key = batched && i % 2 == 0 ? IdempotencyKey("fixture-\(i)", requestDigest: UInt64(i)) : nil
+            _ = try await log.append(entries, idempotencyKey: key)
+            i += count
         }
         await log.close()
         try? FileManager.default.removeItem(atPath: target + "/LOCK")
+        try? FileManager.default.removeItem(atPath: target + "/CHECKPOINT")
         try damage(dir)
         var expected = Expected(records: [], openError: nil)
         let copy = try copy(name)

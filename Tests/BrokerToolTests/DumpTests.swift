@@ -11,6 +11,8 @@ import Testing
         (["dump", "--stats", "--json", "uncompressed"], "dump-stats-uncompressed.jsonl"),
         (["dump", "corrupt-sealed"], "dump-corrupt-sealed.txt"),
         (["dump", "torn-tail/00000000000000000001.seg"], "dump-torn-tail.txt"),
+        (["dump", "batches"], "dump-batches.txt"),
+        (["dump", "--json", "torn-batch"], "dump-torn-batch.jsonl"),
         (["dump", "lz4", "--event", "cart", "--from-seq", "10", "--until", "1700000000030"], "dump-filtered.txt"),
         (["replay", "uncompressed"], "replay-uncompressed.jsonl"),
         (["replay", "lz4", "--event", "user.login", "--since", "1700000000010"], "replay-filtered.jsonl"),

@@ -52,7 +52,10 @@ package enum CheckpointAudit {
     private static func compare(_ checkpoint: Checkpoint, walking spans: [LogWalker<Stop>.Span], firstBaseSeq: UInt64) throws(LogError) -> Outcome {
         let walker = LogWalker(spans, policy: Stop(), chain: NameChain(firstBaseSeq: firstBaseSeq), rebuildOffsets: true)
         var position = 0
+        var batchKeys = IdempotencyTable.BatchKeys()
+        var keys: [UInt64: IdempotencyTable.Entry] = [:]
         while let item = try walker.next() {
+            if case .frame(let frame, _, _) = item, let entry = batchKeys.note(frame) { keys[entry.firstSeq] = entry }
             guard case .segmentEnd(let segment, _, let lastSeq, let offsets) = item else { continue }
             let entry = checkpoint.segments[position]
             guard lastSeq == entry.lastSeq, offsets == entry.offsets else {
@@ -67,6 +70,10 @@ package enum CheckpointAudit {
         if let difference = latest.difference(from: checkpoint.latest) {
             return .inconsistent("latest index: \(difference)")
         }
+        // The checkpoint keeps the keys of its window: each must be a keyed batch of the frames.
+        var wrongKey: UInt64?
+        checkpoint.keys.forEach { entry in if wrongKey == nil, keys[entry.firstSeq] != entry { wrongKey = entry.firstSeq } }
+        if let wrongKey { return .inconsistent("idempotency keys: the entry for seq \(wrongKey) is not a keyed batch of the frames") }
         return .consistent(
             lastSeq: checkpoint.segments[checkpoint.segments.count - 1].lastSeq, segments: checkpoint.segments.count, names: checkpoint.latest.count)
     }

@@ -45,6 +45,11 @@ public enum FrameProblem: Error, Equatable, Sendable, CustomStringConvertible {
         return false
     }
 
+    public var isIncompleteBatch: Bool {
+        if case .incompleteBatch = self { return true }
+        return false
+    }
+
     public var description: String {
         switch self {
         case .short(let needed, let available): "incomplete: needs \(needed) bytes, \(available) remain"

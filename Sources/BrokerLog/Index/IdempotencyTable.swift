@@ -114,6 +114,24 @@ package struct IdempotencyTable {
         for offset in 0..<UInt64(count) { body(entry(at: oldest + offset)) }
     }
 
+    /// Gathers keyed batches from frames walked in order (whole batches only, as the
+    /// walker hands them over): the open and `verify` rebuild keys with it.
+    package struct BatchKeys {
+        private var open: (key: IdempotencyKey, firstSeq: UInt64)?
+
+        package init() {}
+
+        /// The entry of the keyed batch `frame` ends, if it ends one.
+        package mutating func note(_ frame: FrameView) -> Entry? {
+            if let key = frame.key { open = (key, frame.seq) }
+            guard !frame.continuesBatch, let (key, firstSeq) = open else { return nil }
+            open = nil
+            return Entry(
+                keyDigest: IdempotencyTable.digest(of: key), requestDigest: key.requestDigest, firstSeq: firstSeq, timestamp: frame.timestamp,
+                count: UInt32(frame.seq - firstSeq + 1))
+        }
+    }
+
     // MARK: Internals
 
     private func entry(at position: UInt64) -> Entry {

@@ -85,8 +85,7 @@ struct LogRecovery {
         var lastTimestamp: Int64
         var chain: NameChain
         var keys: IdempotencyTable
-        /// The key of the batch being walked, noted when its last record is reached.
-        private var batchKey: (key: IdempotencyKey, firstSeq: UInt64)?
+        private var batchKeys = IdempotencyTable.BatchKeys()
 
         init(segments: [Segment], lastTimestamp: Int64, chain: NameChain, keys: IdempotencyTable) {
             self.segments = segments
@@ -121,7 +120,7 @@ struct LogRecovery {
                 case .frame(let frame, let offset, _):
                     segments[segments.count - 1].noteFrame(seq: frame.seq, offset: offset, crc: frame.crc)
                     lastTimestamp = max(lastTimestamp, frame.timestamp)
-                    noteKey(of: frame)
+                    if let entry = batchKeys.note(frame) { keys.insert(entry) }
                 case .segmentEnd(_, let validEnd, _, _):
                     scanned += validEnd - segments[segments.count - 1].size
                     segments[segments.count - 1].size = validEnd
@@ -130,14 +129,6 @@ struct LogRecovery {
             chain = walker.chain ?? chain
             if let torn = walker.policy.tornTail { try repair(torn, listed: listed, recovery: recovery) }
             return scanned
-        }
-
-        /// The walker hands over only whole batches, so a key is noted with its batch's size.
-        private mutating func noteKey(of frame: FrameView) {
-            if let key = frame.key { batchKey = (key, frame.seq) }
-            guard !frame.continuesBatch, let (key, firstSeq) = batchKey else { return }
-            keys.insert(key, firstSeq: firstSeq, count: Int(frame.seq - firstSeq + 1), timestamp: frame.timestamp)
-            batchKey = nil
         }
 
         /// Cuts a torn tail, or gives a segment torn while it was created a fresh header.
