@@ -48,9 +48,25 @@ final class InsertClient: ChannelInboundHandler, @unchecked Sendable {
 }
 
 enum InsertLoad {
+    /// One record a request: 200-byte records, 1,000 names.
     static func run(_ target: Target, connections: Int, seconds: Int) async throws {
         let pad = String(repeating: "x", count: 150)
         let requests = (0..<1000).map { insertRequest(event: "load-\($0)", data: #"{"n":\#($0),"pad":"\#(pad)"}"#) }
+        try await run(target, requests: requests, recordsPerRequest: 1, connections: connections, seconds: seconds)
+    }
+
+    /// Batches of `size` 200-byte records (1,000 names) a request, as NDJSON (answered
+    /// with a summary) or as a JSON array (answered with every record).
+    static func runBatches(_ target: Target, size: Int, ndjson: Bool, connections: Int, seconds: Int) async throws {
+        let pad = String(repeating: "x", count: 150)
+        let requests = (0..<8).map { batch in
+            let records = (0..<size).map { #"{"event":"load-\#(($0 + batch * 7) % 1000)","data":{"n":\#($0),"pad":"\#(pad)"}}"# }
+            return batchRequest(records.joined(separator: ndjson ? "\n" : ","), ndjson: ndjson)
+        }
+        try await run(target, requests: requests, recordsPerRequest: size, connections: connections, seconds: seconds)
+    }
+
+    static func run(_ target: Target, requests: [ByteBuffer], recordsPerRequest: Int, connections: Int, seconds: Int) async throws {
         let started = monotonicNanos()
         let deadline = started + Int64(seconds) * 1_000_000_000
         var results: [EventLoopFuture<(ok: Int, failed: Int, latencies: [Int64])>] = []
@@ -74,5 +90,6 @@ enum InsertLoad {
         print(
             "requests/s: \(Int(Double(ok) / elapsed))  latency p50 \(milliseconds(percentile(latencies, 0.5))) p99 \(milliseconds(percentile(latencies, 0.99)))"
         )
+        if recordsPerRequest > 1 { print("records/s: \(Int(Double(ok * recordsPerRequest) / elapsed)) in batches of \(recordsPerRequest)") }
     }
 }

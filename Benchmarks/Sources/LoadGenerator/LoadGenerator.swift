@@ -4,6 +4,7 @@
 // generator's own CPU cost low: it shares the machine with the server.
 //
 //   LoadGenerator insert PORT [CONNECTIONS] [SECONDS]
+//   LoadGenerator batch|batch-json PORT [CONNECTIONS] [SECONDS] [RECORDS_PER_BATCH]
 //   LoadGenerator fanout PORT [SUBSCRIBERS] [RECORDS] [PUBLISHERS] [RECORDS_PER_SECOND]
 //   LoadGenerator idle PORT SERVER_PID [SUBSCRIBERS]
 //
@@ -23,7 +24,7 @@ enum LoadGenerator {
         let arguments = CommandLine.arguments.dropFirst()
         guard let mode = arguments.first, let port = arguments.dropFirst().first.flatMap({ Int($0) }) else {
             print(
-                "usage: LoadGenerator insert PORT [CONNECTIONS] [SECONDS] | fanout PORT [SUBSCRIBERS] [RECORDS] [PUBLISHERS] [RECORDS_PER_SECOND] | idle PORT SERVER_PID [SUBSCRIBERS]"
+                "usage: LoadGenerator insert PORT [CONNECTIONS] [SECONDS] | batch|batch-json PORT [CONNECTIONS] [SECONDS] [RECORDS_PER_BATCH] | fanout PORT [SUBSCRIBERS] [RECORDS] [PUBLISHERS] [RECORDS_PER_SECOND] | idle PORT SERVER_PID [SUBSCRIBERS]"
             )
             exit(2)
         }
@@ -33,6 +34,9 @@ enum LoadGenerator {
         let target = Target(group: group, port: port)
         switch mode {
         case "insert": try await InsertLoad.run(target, connections: number(0, 32), seconds: number(1, 10))
+        case "batch", "batch-json":
+            try await InsertLoad.runBatches(
+                target, size: number(2, 1000), ndjson: mode == "batch", connections: number(0, 4), seconds: number(1, 10))
         case "fanout":
             try await FanOut.run(target, subscribers: number(0, 1000), records: number(1, 1000), publishers: number(2, 4), rate: number(3, 0))
         case "idle": try await IdleSubscribers.run(target, serverPID: number(0, 0), subscribers: number(1, 10_000))
@@ -89,6 +93,16 @@ func insertRequest(event: String, data: String) -> ByteBuffer {
     return ByteBuffer(
         string:
             "POST /insert HTTP/1.1\r\nHost: load\r\n\(authorizationLine)Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    )
+}
+
+/// A POST /insert request with a batch: NDJSON lines, or the inside of a JSON array.
+func batchRequest(_ records: String, ndjson: Bool) -> ByteBuffer {
+    let body = ndjson ? records + "\n" : "[" + records + "]"
+    let type = ndjson ? "application/x-ndjson" : "application/json"
+    return ByteBuffer(
+        string:
+            "POST /insert HTTP/1.1\r\nHost: load\r\n\(authorizationLine)Content-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
     )
 }
 
