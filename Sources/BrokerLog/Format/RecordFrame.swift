@@ -94,16 +94,21 @@ package enum RecordFrame {
 
     /// Parses and checks the frame at the start of `bytes` (rules 1 to 3 of SPEC.md 2.3;
     /// the codec payload is checked by ``FrameView/data()``, seq order by the caller).
-    package static func decode(_ bytes: UnsafeRawBufferPointer, version: UInt16 = SegmentHeader.currentVersion) throws(FrameProblem) -> FrameView {
+    /// `checkCRC` false only for bytes whose CRC a reader has just checked.
+    package static func decode(
+        _ bytes: UnsafeRawBufferPointer, version: UInt16 = SegmentHeader.currentVersion, checkCRC: Bool = true
+    ) throws(FrameProblem) -> FrameView {
         guard bytes.count >= prefixSize else { throw .short(needed: prefixSize, available: bytes.count) }
         let bodyLength = bytes.loadLE(UInt32.self, at: 0)
         guard bodyLength >= minBodyLength, bodyLength <= maxBodyLength else { throw .badBodyLength(bodyLength) }
         let frameSize = prefixSize + Int(bodyLength)
         guard bytes.count >= frameSize else { throw .short(needed: frameSize, available: bytes.count) }
         let frame = UnsafeRawBufferPointer(rebasing: bytes[0..<frameSize])
-        let stored = frame.loadLE(UInt32.self, at: 4)
-        let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: frame[prefixSize...]))
-        guard stored == computed else { throw .crcMismatch(stored: stored, computed: computed) }
+        if checkCRC {
+            let stored = frame.loadLE(UInt32.self, at: 4)
+            let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: frame[prefixSize...]))
+            guard stored == computed else { throw .crcMismatch(stored: stored, computed: computed) }
+        }
         return try FrameView(checkedFrame: frame, version: version)
     }
 

@@ -23,6 +23,12 @@ package final class FrameReader {
     /// The segment's format version, which says what byte 37 of a frame means.
     let version: UInt16
 
+    /// Frames starting before this offset had their CRC checked by ``batchEnd(from:seq:)``
+    /// over the same bytes (segments are append-only), so ``next()`` does not check it again.
+    private var crcCheckedBefore = 0
+    /// The reader ``batchEnd(from:seq:)`` reads ahead with, kept for the next batch.
+    private var lookahead: FrameReader?
+
     private var buffer: UnsafeMutableRawBufferPointer
     private var bufferStart = 0
     private var bufferCount = 0
@@ -57,7 +63,7 @@ package final class FrameReader {
         let candidate = try bytes(count: frameSize)
         let view: FrameView
         do {
-            view = try RecordFrame.decode(candidate, version: version)
+            view = try RecordFrame.decode(candidate, version: version, checkCRC: offset >= crcCheckedBefore)
         } catch {
             return .damage(offset: offset, problem: error)
         }
@@ -101,7 +107,10 @@ package final class FrameReader {
     /// from the frame at `start`, whose seq is `seq`, to the first frame that does not
     /// continue its batch.
     package func batchEnd(from start: Int, seq: UInt64) throws(LogError) -> BatchEnd {
-        let probe = FrameReader(file: file, version: version, from: start, limit: limit, expectedSeq: seq, chunkSize: chunkSize)
+        let probe = lookahead ?? FrameReader(file: file, version: version, from: start, limit: limit, expectedSeq: seq, chunkSize: chunkSize)
+        lookahead = probe
+        probe.offset = start
+        probe.expectedSeq = seq
         var records = 0
         var lastSeq = seq - 1
         while true {
@@ -111,7 +120,10 @@ package final class FrameReader {
             }
             records += 1
             lastSeq = frame.seq
-            if !frame.continuesBatch { return .complete(end: probe.offset) }
+            if !frame.continuesBatch {
+                crcCheckedBefore = probe.offset
+                return .complete(end: probe.offset)
+            }
         }
     }
 
