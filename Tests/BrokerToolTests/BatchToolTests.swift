@@ -7,12 +7,7 @@ import Testing
 /// boundaries and keys, `verify` fails on an incomplete batch anywhere but a cut tail,
 /// `replay` never prints part of a batch, and `--prefix` narrows `dump` and `replay`.
 @Suite(.timeLimit(.minutes(2))) struct BatchToolTests {
-    func directory(_ files: [String: [UInt8]]) throws -> String {
-        let path = NSTemporaryDirectory() + "broker-batch-tool-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        for (name, bytes) in files { FileManager.default.createFile(atPath: path + "/" + name, contents: Data(bytes)) }
-        return path
-    }
+    func directory(_ files: [String: [UInt8]]) throws -> String { try Tool.scratchDirectory("batch-tool", files) }
 
     /// seq 1 alone, seqs 2 to 4 a keyed batch, then (when `tornTail`) the first two
     /// frames of a batch of three with no last frame.

@@ -6,13 +6,7 @@ import Testing
 /// What `dump`, `verify`, `replay` and `serve` make of file names, seqs and data that
 /// no writer produces (SPEC.md 2.1, 4.1, 5.2): a clear report, never a crash.
 @Suite(.timeLimit(.minutes(2))) struct DamageToolTests {
-    /// A scratch data directory holding `files` (name to bytes).
-    func directory(_ files: [String: [UInt8]]) throws -> String {
-        let path = NSTemporaryDirectory() + "broker-damage-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        for (name, bytes) in files { FileManager.default.createFile(atPath: path + "/" + name, contents: Data(bytes)) }
-        return path
-    }
+    func directory(_ files: [String: [UInt8]]) throws -> String { try Tool.scratchDirectory("damage", files) }
 
     func sound(_ count: UInt64, baseSeq: UInt64 = 1) -> [UInt8] {
         var segment = SegmentBuilder(baseSeq: baseSeq)

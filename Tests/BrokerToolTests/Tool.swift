@@ -24,6 +24,14 @@ struct Tool {
         return try await Command.run(path, arguments, in: directory)
     }
 
+    /// A scratch data directory holding `files` (name to bytes); the caller removes it.
+    static func scratchDirectory(_ label: String, _ files: [String: [UInt8]]) throws -> String {
+        let path = NSTemporaryDirectory() + "broker-\(label)-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        for (name, bytes) in files { FileManager.default.createFile(atPath: path + "/" + name, contents: Data(bytes)) }
+        return path
+    }
+
     /// Compares with the golden file `Fixtures/tools/NAME` (rewritten with BROKER_REGENERATE_FIXTURES=1).
     static func matchesGolden(_ text: String, _ name: String) throws -> Bool {
         let file = goldens + "/" + name
