@@ -50,6 +50,16 @@ public enum JSONWriter {
         output.append(UInt8(ascii: "}"))
     }
 
+    /// Appends `[record,…]`: the form of `/audit`, `/state` and a batch's answer.
+    public static func appendRecords(_ records: [Record], to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "["))
+        for (index, record) in records.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            appendRecord(record, to: &output)
+        }
+        output.append(UInt8(ascii: "]"))
+    }
+
     /// Appends `bytes` in standard base64 with padding (RFC 4648 section 4).
     public static func appendBase64(_ bytes: [UInt8], to output: inout [UInt8]) {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)

@@ -109,12 +109,7 @@ struct InsertRoute: Sendable {
             json.reserveCapacity(records[0].data.count + records[0].event.utf8.count + 64)
             JSONWriter.appendRecord(records[0], to: &json)
         case .array:
-            json.append(UInt8(ascii: "["))
-            for (index, record) in records.enumerated() {
-                if index > 0 { json.append(UInt8(ascii: ",")) }
-                JSONWriter.appendRecord(record, to: &json)
-            }
-            json.append(UInt8(ascii: "]"))
+            JSONWriter.appendRecords(records, to: &json)
         case .lines:
             let first = records[0]
             let last = records[records.count - 1]

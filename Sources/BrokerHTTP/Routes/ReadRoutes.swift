@@ -29,12 +29,8 @@ struct ReadRoutes: Sendable {
             throw APIError(.serviceUnavailable, "reading the log failed: \(error)")
         }
         guard let records else { throw APIError(.notFound, "event \(JSONWriter.quoted(event)) was never inserted") }
-        var json: [UInt8] = [UInt8(ascii: "[")]
-        for (index, record) in records.enumerated() {
-            if index > 0 { json.append(UInt8(ascii: ",")) }
-            JSONWriter.appendRecord(record, to: &json)
-        }
-        json.append(UInt8(ascii: "]"))
+        var json: [UInt8] = []
+        JSONWriter.appendRecords(records, to: &json)
         return JSONResponse.ok(json)
     }
 
@@ -54,12 +50,8 @@ struct ReadRoutes: Sendable {
         } catch {
             throw APIError(.serviceUnavailable, "reading the log failed: \(error)")
         }
-        var json: [UInt8] = [UInt8(ascii: "[")]
-        for (index, record) in records.enumerated() {
-            if index > 0 { json.append(UInt8(ascii: ",")) }
-            JSONWriter.appendRecord(record, to: &json)
-        }
-        json.append(UInt8(ascii: "]"))
+        var json: [UInt8] = []
+        JSONWriter.appendRecords(records, to: &json)
         return JSONResponse.make(.ok, json, headers: [.brokerSeq: String(bound)])
     }
 
