@@ -15,6 +15,8 @@ final class BrokerMetrics: Sendable {
     let sseMessages: CoreMetrics.Counter
     /// Streams ended because their token expired (SPEC.md 4.11).
     let subscribersExpired: CoreMetrics.Counter
+    /// Event streams closed because their socket took nothing for the write timeout.
+    let streamWriteTimeouts: CoreMetrics.Counter
     /// Requests refused for want of a valid token (401) or of scope (403).
     let unauthorized: CoreMetrics.Counter
     let forbidden: CoreMetrics.Counter
@@ -41,6 +43,7 @@ final class BrokerMetrics: Sendable {
         subscribersDropped = .init(label: "broker_subscribers_dropped_total", factory: factory)
         sseMessages = .init(label: "broker_sse_messages_total", factory: factory)
         subscribersExpired = .init(label: "broker_subscribers_expired_total", factory: factory)
+        streamWriteTimeouts = .init(label: "broker_stream_write_timeouts_total", factory: factory)
         unauthorized = .init(label: "broker_requests_unauthorized_total", factory: factory)
         forbidden = .init(label: "broker_requests_forbidden_total", factory: factory)
         bytesAppended = .init(label: "broker_bytes_appended_total", factory: factory)

@@ -24,7 +24,7 @@ public enum BrokerServer {
         let metrics = BrokerMetrics()
         let access = AccessPolicy(control: configuration.accessControl)
         let hub = SubscriberHub(
-            log: log, capacity: configuration.subscriberBuffer, heartbeat: configuration.heartbeat,
+            log: log, bufferBytes: configuration.subscriberBufferBytes, heartbeat: configuration.heartbeat,
             metrics: metrics, logger: configuration.logger)
         let router = Router(context: BasicRequestContext.self)
         // Credentials (the token cookie) only ever with one echoed origin, never with `*`.
@@ -65,7 +65,7 @@ public enum BrokerServer {
 
         var app = Application(
             router: router,
-            server: try server(configuration),
+            server: try server(configuration, metrics: metrics),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "broker"),
             onServerRunning: onServerRunning,
             logger: configuration.logger)
@@ -77,11 +77,15 @@ public enum BrokerServer {
     }
 
     /// Plain HTTP/1.1, or with TLS, HTTP/2 negotiated by ALPN with HTTP/1.1 as fallback.
-    private static func server(_ configuration: ServerConfiguration) throws -> HTTPServerBuilder {
-        let idle = configuration.idleTimeout.components
-        let idleTimeout = TimeAmount.nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)
+    private static func server(_ configuration: ServerConfiguration, metrics: BrokerMetrics) throws -> HTTPServerBuilder {
+        let idleTimeout = TimeAmount(configuration.idleTimeout)
+        let writeTimeout = TimeAmount(configuration.writeTimeout)
+        let timedOut = metrics.streamWriteTimeouts
         guard let certificates = configuration.tls else {
-            return .http1(configuration: .init(additionalChannelHandlers: [SmallReceiveBuffers()], idleTimeout: idleTimeout))
+            return .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [SmallReceiveBuffers(), StreamWriteTimeout(timeout: writeTimeout) { timedOut.increment() }],
+                    idleTimeout: idleTimeout))
         }
         // No SmallReceiveBuffers here: this configuration also serves HTTP/2 streams,
         // whose channels do not take a receive allocator (NIO traps on it).
@@ -89,7 +93,9 @@ public enum BrokerServer {
             tlsConfiguration: certificates.serverConfiguration(),
             configuration: .init(
                 idleTimeout: configuration.idleTimeout, gracefulCloseTimeout: gracefulShutdownLimit,
-                streamConfiguration: .init(idleTimeout: idleTimeout)))
+                streamConfiguration: .init(
+                    additionalChannelHandlers: [StreamWriteTimeout(timeout: writeTimeout) { timedOut.increment() }],
+                    idleTimeout: idleTimeout)))
     }
 
     /// How long a graceful shutdown may wait for connections before cancelling them.

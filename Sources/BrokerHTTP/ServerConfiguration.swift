@@ -16,8 +16,12 @@ public struct ServerConfiguration: Sendable {
     public var maxBatch: Int = 10_000
     /// How often every SSE connection gets a `: ping` comment.
     public var heartbeat: Duration = .seconds(15)
-    /// SSE messages a subscriber may have queued before it is disconnected.
-    public var subscriberBuffer: Int = 4096
+    /// The most bytes of SSE messages one subscriber may hold, queued or being written
+    /// (each message counts 64 bytes more); one that would go over is disconnected.
+    public var subscriberBufferBytes: Int = 8 << 20
+    /// An event stream whose socket takes none of its waiting bytes for this long is
+    /// closed (a client whose TCP window stays shut).
+    public var writeTimeout: Duration = .seconds(30)
     /// A connection that sends nothing for this long while a request is being read,
     /// or between requests, is closed (so stalled clients cannot pile up). SSE
     /// responses are not affected.

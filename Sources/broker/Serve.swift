@@ -36,8 +36,13 @@ struct Serve: AsyncParsableCommand {
     var idempotencyMaxKeys: Int = 1_000_000
     @Option(name: .customLong("heartbeat-ms"), help: "Interval of the SSE ': ping' comment.")
     var heartbeatMs: Int = 15_000
-    @Option(name: .customLong("subscriber-buffer"), help: "SSE messages a subscriber may lag behind before it is disconnected.")
-    var subscriberBuffer: Int = 4096
+    @Option(
+        name: .customLong("subscriber-buffer"),
+        help: "Bytes of SSE messages a subscriber may hold, queued or being written, before it is disconnected (with K, M, G).")
+    var subscriberBuffer: ByteCount = ByteCount(8 << 20)
+    @Option(
+        name: .customLong("write-timeout-ms"), help: "Close an event stream whose socket takes none of its waiting bytes for this long.")
+    var writeTimeoutMs: Int = 30_000
     @Option(
         name: .customLong("idle-timeout-ms"), help: "Close connections that send nothing for this long while a request is read or between requests.")
     var idleTimeoutMs: Int = 30_000
@@ -84,7 +89,13 @@ struct Serve: AsyncParsableCommand {
         if maxBatch < 1 { throw ValidationError("--max-batch must be positive") }
         if idempotencyMaxKeys < 1 || idempotencyMaxKeys > 1 << 31 { throw ValidationError("--idempotency-max-keys must be 1 to 2147483648") }
         if heartbeatMs < 1 { throw ValidationError("--heartbeat-ms must be positive") }
-        if subscriberBuffer < 1 { throw ValidationError("--subscriber-buffer must be positive") }
+        // One record's message must fit beside the one being written, or a record near
+        // the body limit would cut off every subscriber.
+        if subscriberBuffer.value < 2 * maxBody.value {
+            throw ValidationError(
+                "--subscriber-buffer (\(subscriberBuffer.value) bytes) must be at least twice --max-body (\(maxBody.value) bytes)")
+        }
+        if writeTimeoutMs < 1 { throw ValidationError("--write-timeout-ms must be positive") }
         if fsyncIntervalMs < 1 { throw ValidationError("--fsync-interval-ms must be positive") }
         if idleTimeoutMs < 1 { throw ValidationError("--idle-timeout-ms must be positive") }
         if jwtLeewaySeconds < 0 { throw ValidationError("--jwt-leeway-s must not be negative") }
@@ -106,7 +117,8 @@ struct Serve: AsyncParsableCommand {
         configuration.maxBodyBytes = maxBody.value
         configuration.maxBatch = maxBatch
         configuration.heartbeat = .milliseconds(heartbeatMs)
-        configuration.subscriberBuffer = subscriberBuffer
+        configuration.subscriberBufferBytes = subscriberBuffer.value
+        configuration.writeTimeout = .milliseconds(writeTimeoutMs)
         configuration.idleTimeout = .milliseconds(idleTimeoutMs)
         configuration.console = !noConsole
         configuration.logger = Logger(label: "broker")

@@ -134,7 +134,7 @@ import Testing
     }
 
     @Test func aSlowSubscriberIsDroppedWhileOthersKeepUp() async throws {
-        let configuration = ServerHarness.configuration { $0.subscriberBuffer = 8 }
+        let configuration = ServerHarness.configuration { $0.subscriberBufferBytes = 200_000 }
         try await ServerHarness.with(configuration) { server in
             let slow = try await server.subscribe()
             let fast = try await server.subscribe()

@@ -30,7 +30,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configuration = ServerHarness.configuration {
             $0.tls = store
-            $0.subscriberBuffer = 64
+            $0.subscriberBufferBytes = 1 << 20
         }
         try await ServerHarness.with(configuration, trusting: ca) { server in
             try await server.mustInsert("before", "0")

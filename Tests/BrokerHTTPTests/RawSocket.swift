@@ -12,9 +12,12 @@ final class RawSocket: @unchecked Sendable {
     let fd: Int32
     private var isOpen = true
 
-    init?(port: Int) {
+    /// With `receiveBuffer`, the socket's receive buffer is set to that many bytes
+    /// before it connects, so a client that does not read closes its TCP window soon.
+    init?(port: Int, receiveBuffer: Int32? = nil) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
+        if var receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, socklen_t(MemoryLayout<Int32>.size)) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -59,6 +62,45 @@ final class RawSocket: @unchecked Sendable {
                     received += buffer[0..<n]
                 }
                 continuation.resume(returning: (String(decoding: received, as: UTF8.self), closed))
+            }
+        }
+    }
+
+    /// Reads until `pattern` has been seen `count` times, the peer closes, or `seconds`
+    /// pass without data; how many times it was seen. Keeps nothing but a short tail,
+    /// so it can read hundreds of megabytes.
+    func count(_ pattern: String, upTo count: Int, seconds: Int = 10) async -> Int {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+                setsockopt(self.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                let needle = Array(pattern.utf8)
+                var buffer = [UInt8](repeating: 0, count: 1 << 20)
+                var tail = 0  // bytes kept at the front from the last read: a pattern cut in two
+                var seen = 0
+                while seen < count {
+                    let n = buffer.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress! + tail, $0.count - tail, 0) }
+                    if n <= 0 { break }
+                    let filled = tail + n
+                    buffer.withUnsafeBytes { bytes in
+                        // memchr finds each candidate's first byte (memmem is not in Glibc's module).
+                        let base = bytes.baseAddress!
+                        var offset = 0
+                        while offset + needle.count <= filled, let found = memchr(base + offset, Int32(needle[0]), filled - offset) {
+                            let at = UnsafeRawPointer(found) - base
+                            guard at + needle.count <= filled else { break }
+                            if memcmp(found, needle, needle.count) == 0 {
+                                seen += 1
+                                offset = at + needle.count
+                            } else {
+                                offset = at + 1
+                            }
+                        }
+                    }
+                    tail = min(needle.count - 1, filled)
+                    buffer.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: $0.baseAddress! + filled - tail, byteCount: tail) }
+                }
+                continuation.resume(returning: seen)
             }
         }
     }

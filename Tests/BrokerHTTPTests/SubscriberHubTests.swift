@@ -13,26 +13,45 @@ import Testing
         batch?.map { String(buffer: $0) }
     }
 
-    @Test func aQueueHandsOverOnlyWhatWasReleasedInOrder() async {
-        let queue = SubscriberQueue(capacity: 3)
-        #expect(queue.append(Self.message("a")) == .queuedFirst)
-        #expect(queue.append(Self.message("b")) == .queued)
-        queue.release()
-        #expect(queue.append(Self.message("c")) == .queued)
-        // Everything queued by the time the connection asks goes in one batch.
-        #expect(Self.texts(await queue.next()) == ["a", "b", "c"])
-        #expect(queue.append(Self.message("d")) == .queuedFirst)
+    /// What `count` one-byte messages cost against a queue's limit.
+    static func cost(_ count: Int) -> Int { count * (1 + SubscriberQueue.messageOverhead) }
+
+    @Test func aWaitingConnectionGetsAMessageAtOnceAndABusyOneGetsTheRestTogether() async {
+        let queue = SubscriberQueue(limit: Self.cost(100))
         async let waiting = queue.next()
         try? await Task.sleep(for: .milliseconds(20))
+        #expect(queue.append(Self.message("a")) == .queuedFirst)
         queue.release()
-        #expect(Self.texts(await waiting) == ["d"])
+        #expect(Self.texts(await waiting) == ["a"])
+        // Written meanwhile: everything queued goes in the next batch, without a release.
+        #expect(queue.append(Self.message("b")) == .queuedFirst)
+        #expect(queue.append(Self.message("c")) == .queued)
+        #expect(Self.texts(await queue.next()) == ["b", "c"])
     }
 
-    @Test func aFullQueueDropsAndAFinishedOneDrainsThenEnds() async {
-        let queue = SubscriberQueue(capacity: 2)
+    /// The limit counts what waits and the last two batches handed over: the one being
+    /// written and the one before it, which NIO may still hold.
+    @Test func theByteLimitCountsWhatTheConnectionStillHolds() async {
+        let queue = SubscriberQueue(limit: Self.cost(4))
+        for text in ["a", "b"] { _ = queue.append(Self.message(text)) }
+        #expect(Self.texts(await queue.next()) == ["a", "b"])  // being written
+        #expect(queue.heldBytes == Self.cost(2))
+        _ = queue.append(Self.message("c"))
+        #expect(Self.texts(await queue.next()) == ["c"])  // a and b written, perhaps still buffered
+        #expect(queue.heldBytes == Self.cost(3))
+        #expect(queue.append(Self.message("d")) == .queuedFirst)
+        #expect(queue.append(Self.message("e")) == .overLimit)
+        #expect(Self.texts(await queue.next()) == ["d"])  // c's write returned: a and b are out
+        #expect(queue.heldBytes == Self.cost(2))
+        #expect(queue.append(Self.message("e")) == .queuedFirst)
+        #expect(queue.append(Self.message("f")) == .queued)
+        #expect(queue.append(Self.message("g")) == .overLimit)
+    }
+
+    @Test func aFinishedQueueDrainsThenEnds() async {
+        let queue = SubscriberQueue(limit: Self.cost(2))
         #expect(queue.append(Self.message("a")) == .queuedFirst)
         #expect(queue.append(Self.message("b")) == .queued)
-        #expect(queue.append(Self.message("c")) == .dropped)
         queue.finish()
         #expect(queue.append(Self.message("d")) == .finished)
         #expect(Self.texts(await queue.next()) == ["a", "b"])
@@ -40,7 +59,7 @@ import Testing
     }
 
     @Test func cancellingAWaitingConnectionEndsItsQueue() async {
-        let queue = SubscriberQueue(capacity: 2)
+        let queue = SubscriberQueue(limit: Self.cost(2))
         let waiting = Task { await queue.next() }
         try? await Task.sleep(for: .milliseconds(20))
         waiting.cancel()
@@ -48,34 +67,15 @@ import Testing
         #expect(queue.append(Self.message("a")) == .finished)
     }
 
-    /// The release timing, with instants given by the test.
-    @Test func releasesAreImmediateWhenQuietAndOnTheTickWhenBusy() {
-        let start = ContinuousClock.now
-        func at(_ ms: Int) -> ContinuousClock.Instant { start + .milliseconds(ms) }
-        var schedule = ReleaseSchedule<ContinuousClock.Instant>(tick: .milliseconds(10), quietPeriod: .milliseconds(100))
-        #expect(schedule.queued(at: at(0)) == .now)  // nothing released yet: quiet
-        schedule.released(at: at(0))
-        #expect(schedule.queued(at: at(1)) == .at(at(10)))  // busy: on the tick
-        #expect(schedule.queued(at: at(2)) == .pending)  // joins the release already due
-        #expect(schedule.queued(at: at(9)) == .pending)
-        schedule.released(at: at(10))
-        // Fanning out took longer than a tick: a quarter tick still gathers what follows.
-        #expect(schedule.queued(at: at(30)) == .at(at(30) + .microseconds(2500)))
-        schedule.released(at: at(33))
-        #expect(schedule.queued(at: at(132)) == .at(at(132) + .microseconds(2500)))
-        schedule.released(at: at(135))
-        #expect(schedule.queued(at: at(235)) == .now)  // a quiet 100 ms: at once
-    }
-
     /// A burst of records reaches a subscriber complete and in order through the
-    /// coalescing queues.
+    /// queues.
     @Test func aBurstArrivesWholeAndInOrder() async throws {
         let directory = NSTemporaryDirectory() + "hub-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var options = LogOptions(compression: false, durability: .never)
         options.logger.logLevel = .critical
         let log = try EventLog.open(directory: directory, options: options)
-        let hub = SubscriberHub(log: log, capacity: 4096, heartbeat: .seconds(60), metrics: BrokerMetrics(), logger: Logger(label: "test"))
+        let hub = SubscriberHub(log: log, bufferBytes: 8 << 20, heartbeat: .seconds(60), metrics: BrokerMetrics(), logger: Logger(label: "test"))
         let running = Task { try await hub.run() }
         defer { running.cancel() }
         let registration = try #require(hub.register(.everything, format: .named))

@@ -80,7 +80,8 @@ struct EventStream: Sendable {
         defer { hub.unregister(id) }
         try await backlog(&writer)
         try await withGracefulShutdownHandler {
-            while let batch = await registration.messages.next() { try await writer.write(Self.joined(batch)) }
+            // The batch's array goes before the write: only the joined bytes are held.
+            while let bytes = await registration.messages.next().map(Self.joined) { try await writer.write(bytes) }
         } onGracefulShutdown: {
             hub.unregister(id)
         }

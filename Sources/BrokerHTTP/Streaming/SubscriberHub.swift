@@ -5,13 +5,14 @@ import ServiceLifecycle
 
 /// Fans every record the log makes visible out to the SSE subscribers. Each record is
 /// encoded to its SSE bytes once and the same buffer is queued for every subscriber
-/// that wants it. Each subscriber's queue is bounded: one that fills up is cut off
-/// (it resumes by Last-Event-ID), so a slow client cannot grow the server's memory.
+/// that wants it. Each subscriber is bounded in bytes: one that would go over its
+/// limit is cut off (it resumes by Last-Event-ID), so a slow client cannot grow the
+/// server's memory.
 ///
-/// Queued messages are released to the connections at most once per ``coalescing``
-/// period (SPEC.md 4.3): a record arriving after a quiet period goes out at once,
-/// while under load each connection sends everything queued with one write instead
-/// of one write per record, which is what lets one server feed thousands of streams.
+/// A connection waiting for messages is woken the moment a record is queued for it;
+/// one still writing takes everything queued meanwhile with its next write (SPEC.md
+/// 4.3), which is what lets one server feed thousands of streams without delaying
+/// any of them.
 final class SubscriberHub: Service, Sendable {
     /// A subscriber's place in the hub: its queue of SSE bytes, and the seq after which
     /// the hub feeds it. Everything up to `startSeq` it must read from the log.
@@ -35,39 +36,29 @@ final class SubscriberHub: Service, Sendable {
         /// The last seq handed to subscribers.
         var lastSeq: UInt64
         var isClosed = false
-        var releases = ReleaseSchedule<ContinuousClock.Instant>(tick: SubscriberHub.coalescing, quietPeriod: SubscriberHub.quietPeriod)
-        /// The queues that got a message since the last release: the next one wakes them.
-        var unreleased: [SubscriberQueue] = []
         /// The earliest deadline of any subscriber, so the sweep usually looks at none.
         var earliestDeadline: ContinuousClock.Instant?
     }
 
-    /// The shortest time between two releases of queued messages.
-    static let coalescing = Duration.milliseconds(10)
-    /// A record after this long without a release goes out at once.
-    static let quietPeriod = Duration.milliseconds(100)
     /// How often streams whose token expired are looked for.
     static let expirySweep = Duration.milliseconds(250)
 
     private let state: Locked<State>
     private let feed: LogSubscription
-    private let capacity: Int
+    /// The most bytes one subscriber may hold (``SubscriberQueue``).
+    private let bufferBytes: Int
     private let heartbeat: Duration
     private let metrics: BrokerMetrics
     private let logger: Logger
     private let allocator = ByteBufferAllocator()
-    /// Wakes the task that releases queues at the end of a coalescing period.
-    private let releaseRequests: AsyncStream<Void>
-    private let releaseRequester: AsyncStream<Void>.Continuation
 
-    init(log: EventLog, capacity: Int, heartbeat: Duration, metrics: BrokerMetrics, logger: Logger) {
+    init(log: EventLog, bufferBytes: Int, heartbeat: Duration, metrics: BrokerMetrics, logger: Logger) {
         self.feed = log.subscribe()
         self.state = Locked(State(lastSeq: feed.startSeq))
-        self.capacity = capacity
+        self.bufferBytes = bufferBytes
         self.heartbeat = heartbeat
         self.metrics = metrics
         self.logger = logger
-        (releaseRequests, releaseRequester) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The last seq handed to subscribers.
@@ -81,12 +72,6 @@ final class SubscriberHub: Service, Sendable {
         await withDiscardingTaskGroup { group in
             group.addTask {
                 for await record in self.feed.records.cancelOnGracefulShutdown() { self.publish(record) }
-            }
-            group.addTask {
-                for await _ in self.releaseRequests.cancelOnGracefulShutdown() {
-                    if let due = self.state.withLock({ $0.releases.due }) { try? await Task.sleep(until: due, clock: .continuous) }
-                    self.releaseNow()
-                }
             }
             group.addTask {
                 while !Task.isCancelled, !Task.isShuttingDownGracefully {
@@ -113,7 +98,7 @@ final class SubscriberHub: Service, Sendable {
     func register(
         _ selector: EventSelector, format: SSEFormat, deadline: ContinuousClock.Instant? = nil, ifAt expectedSeq: UInt64? = nil
     ) -> Registration? {
-        let queue = SubscriberQueue(capacity: capacity)
+        let queue = SubscriberQueue(limit: bufferBytes)
         let registration = state.withLock { state -> Registration? in
             if let expectedSeq, expectedSeq != state.lastSeq { return nil }
             state.nextID += 1
@@ -150,56 +135,36 @@ final class SubscriberHub: Service, Sendable {
     }
 
     /// Queues `message(subscriber)` for every subscriber it is not nil for, under the
-    /// lock (so records keep their order and `lastSeq` moves with them), then releases
-    /// the queues now or at the end of the coalescing period; subscribers whose queue
-    /// is full are cut off.
+    /// lock (so records keep their order and `lastSeq` moves with them), then wakes the
+    /// connections that were waiting; subscribers over their byte limit are cut off.
     private func deliver(lastSeq: UInt64? = nil, _ message: (Subscriber) -> ByteBuffer?) {
-        let (overflowed, releaseNow) = state.withLock { state -> ([Subscriber], Bool) in
+        let (overflowed, woken) = state.withLock { state -> ([Subscriber], [SubscriberQueue]) in
             if let lastSeq { state.lastSeq = lastSeq }
             var overflowed: [Subscriber] = []
+            var woken: [SubscriberQueue] = []
             for (id, subscriber) in state.subscribers {
                 guard let bytes = message(subscriber) else { continue }
                 switch subscriber.queue.append(bytes) {
-                case .queuedFirst: state.unreleased.append(subscriber.queue)
+                case .queuedFirst: woken.append(subscriber.queue)
                 case .queued, .finished: break
-                case .dropped:
+                case .overLimit:
                     overflowed.append(subscriber)
                     state.subscribers[id] = nil
                 }
             }
-            return (overflowed, scheduleRelease(&state))
+            return (overflowed, woken)
         }
-        if releaseNow { self.releaseNow() }
+        for queue in woken { queue.release() }
         cutOff(overflowed)
     }
 
-    /// Whether to release the queues at once; otherwise makes sure a release is due.
-    private func scheduleRelease(_ state: inout State) -> Bool {
-        switch state.releases.queued(at: .now) {
-        case .now: return true
-        case .at: releaseRequester.yield()
-        case .pending: break
-        }
-        return false
-    }
-
-    /// Hands every subscriber that got messages since the last release what is queued for it.
-    private func releaseNow() {
-        let queues = state.withLock { state in
-            state.releases.released(at: .now)
-            defer { state.unreleased.removeAll(keepingCapacity: true) }
-            return state.unreleased
-        }
-        for queue in queues { queue.release() }
-    }
-
-    /// Ends the queues of subscribers that fell too far behind: they get what is queued,
-    /// then their connection closes.
+    /// Ends the queues of subscribers that fell too far behind (a message would take
+    /// them over their byte limit): they get what is queued, then their connection closes.
     private func cutOff(_ subscribers: [Subscriber]) {
         guard !subscribers.isEmpty else { return }
         for subscriber in subscribers { subscriber.queue.finish() }
         metrics.subscribersDropped.increment(by: subscribers.count)
-        logger.info("disconnected \(subscribers.count) slow subscriber(s)")
+        logger.info("disconnected \(subscribers.count) slow subscriber(s): over the \(bufferBytes)-byte subscriber buffer")
     }
 
     /// Ends the streams whose token is no longer valid: each gets what is queued for

@@ -1,58 +1,82 @@
 import BrokerLog
 import NIOCore
 
-/// One subscriber's bounded queue of SSE messages. The hub appends messages as
-/// records arrive and releases them to the connection at most once per coalescing
-/// period (``SubscriberHub``), so a busy stream sends many messages with one write
-/// (and one system call) and the hub wakes each connection at most once per period.
+/// One subscriber's queue of SSE messages, bounded in bytes (SPEC.md 4.3). A
+/// connection waiting for messages gets one the moment it is queued; what arrives
+/// while the connection is writing waits and goes out with its next write, so a busy
+/// stream sends many messages with one system call and an idle one adds no delay.
+///
+/// The bound counts what the connection still holds as well as what waits here: the
+/// batch it is writing, and the one before it, which NIO may still be buffering (a
+/// write returns once the previous bytes have mostly reached the socket, not its own).
 final class SubscriberQueue: Sendable {
     enum AppendResult: Equatable {
-        /// Queued behind others that wait for a release.
+        /// Queued behind others: the connection takes it with them.
         case queued
-        /// Queued into an empty queue: the hub must release this queue.
+        /// Queued into an empty queue: the hub must ``release()`` it.
         case queuedFirst
-        /// The queue held `capacity` messages: the message was not queued.
-        case dropped
+        /// The message would take the subscriber past its byte limit: not queued.
+        case overLimit
         case finished
     }
 
+    /// What a message costs beyond its bytes: its slot here and its buffer's header.
+    static let messageOverhead = 64
+
+    static func cost(of message: ByteBuffer) -> Int { message.readableBytes + messageOverhead }
+
     private struct State {
         var pending: [ByteBuffer] = []
-        /// Set by ``release()`` when no connection was waiting: `pending` may be taken.
-        var released = false
-        /// The connection, when it waits for a release.
+        var pendingBytes = 0
+        /// The batch handed to the connection whose write has not returned.
+        var writingBytes = 0
+        /// The batch whose write returned last: it may still sit in NIO's buffer.
+        var writtenBytes = 0
+        /// The connection, when it waits for a message.
         var waiter: CheckedContinuation<[ByteBuffer]?, Never>?
         var finished = false
+
+        var heldBytes: Int { pendingBytes + writingBytes + writtenBytes }
+
+        /// Moves what is pending to the connection.
+        mutating func handOver() -> [ByteBuffer] {
+            writingBytes = pendingBytes
+            pendingBytes = 0
+            defer { pending = [] }
+            return pending
+        }
     }
 
-    let capacity: Int
+    /// The most bytes the subscriber may hold (``cost(of:)`` summed).
+    let limit: Int
     private let state = Locked(State())
 
-    init(capacity: Int) {
-        self.capacity = capacity
+    init(limit: Int) {
+        self.limit = limit
     }
+
+    /// The bytes the subscriber holds now: queued, being written, and last written.
+    var heldBytes: Int { state.withLock { $0.heldBytes } }
 
     /// Queues a message without waking the connection.
     func append(_ message: ByteBuffer) -> AppendResult {
-        state.withLock { state in
+        let cost = Self.cost(of: message)
+        return state.withLock { state in
             if state.finished { return .finished }
-            guard state.pending.count < capacity else { return .dropped }
+            guard state.heldBytes + cost <= limit else { return .overLimit }
             state.pending.append(message)
+            state.pendingBytes += cost
             return state.pending.count == 1 ? .queuedFirst : .queued
         }
     }
 
-    /// Hands what is queued to the connection: now if it waits, else when it next asks.
+    /// Hands what is queued to the connection if it waits; otherwise it takes it when
+    /// its write returns.
     func release() {
         let handOver = state.withLock { state -> (CheckedContinuation<[ByteBuffer]?, Never>, [ByteBuffer])? in
-            guard !state.pending.isEmpty else { return nil }
-            guard let waiter = state.waiter else {
-                state.released = true
-                return nil
-            }
+            guard !state.pending.isEmpty, let waiter = state.waiter else { return nil }
             state.waiter = nil
-            defer { state.pending = [] }
-            return (waiter, state.pending)
+            return (waiter, state.handOver())
         }
         if let (waiter, messages) = handOver { waiter.resume(returning: messages) }
     }
@@ -63,16 +87,22 @@ final class SubscriberQueue: Sendable {
             state.finished = true
             guard let waiter = state.waiter else { return nil }
             state.waiter = nil
-            defer { state.pending = [] }
-            return (waiter, state.pending.isEmpty ? nil : state.pending)
+            return (waiter, state.pending.isEmpty ? nil : state.handOver())
         }
         if let (waiter, messages) = handOver { waiter.resume(returning: messages) }
     }
 
-    /// The released messages, oldest first, waiting for a release; nil once the queue
-    /// is finished and empty, or the task is cancelled.
+    /// The connection's next batch, oldest first, once its previous write has returned:
+    /// everything queued, or the next message when nothing is; nil once the queue is
+    /// finished and empty, or the task is cancelled.
     func next() async -> [ByteBuffer]? {
-        if let ready = state.withLock({ Self.take(&$0) }) { return ready }
+        let ready = state.withLock { state -> [ByteBuffer]?? in
+            // The write of the batch before returned: that batch is now the last written.
+            state.writtenBytes = state.writingBytes
+            state.writingBytes = 0
+            return Self.take(&state)
+        }
+        if let ready { return ready }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> [ByteBuffer]?? in
@@ -87,14 +117,10 @@ final class SubscriberQueue: Sendable {
         }
     }
 
-    /// What the connection may take without waiting: the released messages, or
+    /// What the connection may take without waiting: the queued messages, or
     /// `.some(nil)` at the end; nil when it must wait.
     private static func take(_ state: inout State) -> [ByteBuffer]?? {
-        if state.released || state.finished, !state.pending.isEmpty {
-            state.released = false
-            defer { state.pending = [] }
-            return .some(state.pending)
-        }
+        if !state.pending.isEmpty { return .some(state.handOver()) }
         return state.finished || Task.isCancelled ? .some(nil) : .none
     }
 }
