@@ -71,9 +71,10 @@ bench-full: deps
 	@command -v lz4 >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq lz4)
 	Benchmarks/reference.sh
 
-## load: the release server under load on loopback (wrk and Benchmarks/Sources/LoadGenerator: inserts, SSE fan-out, idle subscribers)
+## load: the release server under load on loopback (wrk and Benchmarks/Sources/LoadGenerator: inserts, paced latency and SSE fan-out against nginx with nchan, idle subscribers)
 load: release
-	@command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk)
+	@command -v wrk >/dev/null && command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ] || \
+		($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light libnginx-mod-nchan)
 	Benchmarks/load/run.sh
 
 ## test-tsan: every test under ThreadSanitizer (a separate build in .build-tsan), one test at a

@@ -10,6 +10,8 @@ let package = Package(
         .package(name: "Broker", path: ".."),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        // For BareSSEServer, the floor of Hummingbird's own cost per connection.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .executableTarget(name: "ProfileOpen", dependencies: [.product(name: "BrokerLog", package: "Broker")]),
@@ -21,6 +23,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        .executableTarget(name: "BareSSEServer", dependencies: [.product(name: "Hummingbird", package: "hummingbird")]),
         .executableTarget(
             name: "LogBenchmarks",
             dependencies: [

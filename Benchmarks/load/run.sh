@@ -2,13 +2,16 @@
 # The server under load on loopback, with the release build: POST /insert with 32
 # connections under fsync never and always (wrk, and the NIO load generator), SSE
 # fan-out (as fast as the server answers, and paced at 600 records/s), and the
-# memory of idle subscribers. Every phase is bounded in time.
+# memory of idle subscribers. Fan-out and paced latency are measured against nginx
+# with nchan (Benchmarks/load/nchan.conf) in the same run, alternated, so each is a
+# ratio. Every phase is bounded in time.
 # Usage: Benchmarks/load/run.sh [SUBSCRIBERS] [RECORDS] [IDLE]
-# LOAD_PHASES picks phases (default: "reference insert fanout auth idle").
+# LOAD_PHASES picks phases (default: "reference insert latency fanout auth idle").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BROKER=$(swift build -c release --show-bin-path)/broker
 LOAD=$(cd Benchmarks && swift build -c release --product LoadGenerator >/dev/null && swift build -c release --show-bin-path)/LoadGenerator
+BARE=$(cd Benchmarks && swift build -c release --product BareSSEServer >/dev/null && swift build -c release --show-bin-path)/BareSSEServer
 SUBSCRIBERS=${1:-1000}; RECORDS=${2:-1000}; IDLE=${3:-10000}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 ulimit -n $((IDLE + 1000)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -23,8 +26,26 @@ start_server() {  # $1: fsync policy, then any other serve options
     echo "server did not start"; exit 1
 }
 stop_server() { kill -TERM "$PID"; wait "$PID" || true; rm -rf "$DATA"; }
+# nginx with nchan on a free port, its files in a scratch prefix.
+start_nchan() {
+    NCHAN=$(mktemp -d)
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    sed -e "s|PREFIX|$NCHAN|g" -e "s|PORT|$PORT|g" Benchmarks/load/nchan.conf > "$NCHAN/nginx.conf"
+    nginx -p "$NCHAN" -c "$NCHAN/nginx.conf" &
+    PID=$!
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.05; done
+    echo "nginx did not start: $(cat "$NCHAN/error.log")"; exit 1
+}
+stop_nchan() { kill -QUIT "$PID"; wait "$PID" || true; rm -rf "$NCHAN"; }
+# One fan-out run ($1: broker or nchan; then the LoadGenerator's fanout arguments).
+fanout_on() {
+    local server=$1; shift
+    if [ "$server" = nchan ]; then start_nchan; else start_server never; fi
+    LOAD_TARGET=$server bounded "$LOAD" fanout "$PORT" "$@"
+    if [ "$server" = nchan ]; then stop_nchan; else stop_server; fi
+}
 bounded() { timeout 300 "$@"; }
-PHASES=" ${LOAD_PHASES:-reference insert fanout auth idle} "
+PHASES=" ${LOAD_PHASES:-reference insert latency fanout auth idle} "
 # The server's CPU time (user + system) in clock ticks: what a phase cost it, which
 # moves far less than throughput when other tenants load this shared machine.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
@@ -56,12 +77,29 @@ phase insert && for policy in never always; do
     bounded "$LOAD" insert "$PORT" 32 10
     stop_server
 done
-phase fanout && for rate in 0 600; do
-    start_server never
-    echo "== SSE fan-out: $SUBSCRIBERS subscribers x $RECORDS records, 4 publishers, ${rate/#0/unpaced} records/s"
-    bounded "$LOAD" fanout "$PORT" "$SUBSCRIBERS" "$RECORDS" 4 "$rate"
-    stop_server
+# Live latency with records paced, Broker against nchan, twice each: 100 subscribers
+# at 1,000 records/s and 1,000 subscribers at 100 records/s, 5 s of records.
+if phase latency; then
+command -v nginx >/dev/null || { echo "nginx is missing: apt-get install nginx-light libnginx-mod-nchan"; exit 1; }
+for round in 1 2; do
+    for server in broker nchan; do
+        echo "== paced latency ($server, round $round): 100 subscribers x 5000 records, 1000 records/s"
+        fanout_on "$server" 100 5000 4 1000
+        echo "== paced latency ($server, round $round): 1000 subscribers x 500 records, 100 records/s"
+        fanout_on "$server" 1000 500 4 100
+    done
 done
+fi
+# Fan-out as fast as the publishers are answered, Broker against nchan, twice each.
+if phase fanout; then
+command -v nginx >/dev/null || { echo "nginx is missing: apt-get install nginx-light libnginx-mod-nchan"; exit 1; }
+for round in 1 2; do
+    for server in broker nchan; do
+        echo "== SSE fan-out ($server, round $round): $SUBSCRIBERS subscribers x $RECORDS records, 4 publishers, unpaced"
+        fanout_on "$server" "$SUBSCRIBERS" "$RECORDS" 4 0
+    done
+done
+fi
 # Access control's cost (SPEC 4.11): the same loads with auth off and with an HS256
 # token on every request, alternated three times so that drift in the machine hits both.
 if phase auth; then
@@ -82,9 +120,18 @@ for round in 1 2 3; do
 done
 unset BROKER_TOKEN; set --; rm -f "$SECRET"
 fi
+# Idle subscribers on Broker and on a bare Hummingbird server (BareSSEServer): the
+# HTTP stack's own cost per connection, the floor under Broker's.
 if phase idle; then
 start_server never
-echo "== $IDLE idle SSE subscribers"
+echo "== $IDLE idle SSE subscribers (Broker)"
 bounded "$LOAD" idle "$PORT" "$PID" "$IDLE"
 stop_server
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$BARE" "$PORT" 2>/dev/null &
+PID=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.05; done
+echo "== $IDLE idle SSE subscribers (bare Hummingbird: BareSSEServer)"
+bounded "$LOAD" idle "$PORT" "$PID" "$IDLE"
+kill -TERM "$PID"; wait "$PID" || true
 fi

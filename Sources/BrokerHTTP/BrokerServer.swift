@@ -26,7 +26,7 @@ public enum BrokerServer {
         let hub = SubscriberHub(
             log: log, bufferBytes: configuration.subscriberBufferBytes, heartbeat: configuration.heartbeat,
             metrics: metrics, logger: configuration.logger)
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: BrokerRequestContext.self)
         // Credentials (the token cookie) only ever with one echoed origin, never with `*`.
         let anyOrigin = configuration.allowedOrigin == "*"
         router.add(
@@ -46,7 +46,9 @@ public enum BrokerServer {
         let events = EventsRoute(log: log, hub: hub, access: access)
         let reads = ReadRoutes(log: log, hub: hub, metrics: metrics, access: access)
         router.post("/insert") { request, _ in try await insert.handle(request, grant: try await access.grant(for: request)) }
-        router.get("/events") { request, _ in try events.handle(request, grant: try await access.grant(for: request)) }
+        router.get("/events") { request, context in
+            try events.handle(request, channel: context.channel, grant: try await access.grant(for: request))
+        }
         router.get("/audit/**") { request, context in
             try reads.audit(
                 request, event: context.parameters.getCatchAll().joined(separator: "/"), grant: try await access.grant(for: request))
@@ -147,6 +149,18 @@ public enum BrokerServer {
             // threads still run would only race with them.
             _exit(0)
         }
+    }
+}
+
+/// The request context of Broker's routes: Hummingbird's, and the connection's channel,
+/// which an event stream writes its live messages to (``SubscriberQueue``).
+struct BrokerRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
     }
 }
 

@@ -2,6 +2,7 @@ import BrokerLog
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import BrokerHTTP
@@ -9,62 +10,111 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct SubscriberHubTests {
     static func message(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 
-    static func texts(_ batch: [ByteBuffer]?) -> [String]? {
-        batch?.map { String(buffer: $0) }
+    /// A connection as the queue sees it: on a real event loop, recording each write;
+    /// with `holdsWrites`, a write stays "not yet in the socket" until released.
+    final class RecordingOutput: StreamOutput {
+        let eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        let holdsWrites: Bool
+        private let closing: EventLoopPromise<Void>
+        private let recorded = Locked<(writes: [String], held: [EventLoopPromise<Void>])>(([], []))
+
+        init(holdsWrites: Bool = false) {
+            self.holdsWrites = holdsWrites
+            closing = eventLoop.makePromise()
+        }
+
+        var closed: EventLoopFuture<Void> { closing.futureResult }
+        var writes: [String] { recorded.withLock { $0.writes } }
+
+        func write(_ bytes: ByteBuffer, promise: EventLoopPromise<Void>) {
+            recorded.withLock {
+                $0.writes.append(String(buffer: bytes))
+                if holdsWrites { $0.held.append(promise) }
+            }
+            if !holdsWrites { promise.succeed() }
+        }
+
+        /// The socket takes everything written so far.
+        func sendHeldWrites() {
+            for promise in recorded.withLock({ state in
+                defer { state.held = [] }
+                return state.held
+            }) { promise.succeed() }
+        }
+
+        func close() { closing.succeed() }
+    }
+
+    /// Waits (at most 5 s) until `condition` holds.
+    static func eventually(_ condition: () -> Bool) async -> Bool {
+        for _ in 0..<500 where !condition() { try? await Task.sleep(for: .milliseconds(10)) }
+        return condition()
     }
 
     /// What `count` one-byte messages cost against a queue's limit.
     static func cost(_ count: Int) -> Int { count * (1 + SubscriberQueue.messageOverhead) }
 
-    @Test func aWaitingConnectionGetsAMessageAtOnceAndABusyOneGetsTheRestTogether() async {
+    @Test func whatWaitedForTheBacklogGoesInOneWriteThenEachMessageAtOnce() async {
         let queue = SubscriberQueue(limit: Self.cost(100))
-        async let waiting = queue.next()
-        try? await Task.sleep(for: .milliseconds(20))
-        #expect(queue.append(Self.message("a")) == .queuedFirst)
-        queue.release()
-        #expect(Self.texts(await waiting) == ["a"])
-        // Written meanwhile: everything queued goes in the next batch, without a release.
-        #expect(queue.append(Self.message("b")) == .queuedFirst)
-        #expect(queue.append(Self.message("c")) == .queued)
-        #expect(Self.texts(await queue.next()) == ["b", "c"])
-    }
-
-    /// The limit counts what waits and the last two batches handed over: the one being
-    /// written and the one before it, which NIO may still hold.
-    @Test func theByteLimitCountsWhatTheConnectionStillHolds() async {
-        let queue = SubscriberQueue(limit: Self.cost(4))
-        for text in ["a", "b"] { _ = queue.append(Self.message(text)) }
-        #expect(Self.texts(await queue.next()) == ["a", "b"])  // being written
-        #expect(queue.heldBytes == Self.cost(2))
-        _ = queue.append(Self.message("c"))
-        #expect(Self.texts(await queue.next()) == ["c"])  // a and b written, perhaps still buffered
-        #expect(queue.heldBytes == Self.cost(3))
-        #expect(queue.append(Self.message("d")) == .queuedFirst)
-        #expect(queue.append(Self.message("e")) == .overLimit)
-        #expect(Self.texts(await queue.next()) == ["d"])  // c's write returned: a and b are out
-        #expect(queue.heldBytes == Self.cost(2))
-        #expect(queue.append(Self.message("e")) == .queuedFirst)
-        #expect(queue.append(Self.message("f")) == .queued)
-        #expect(queue.append(Self.message("g")) == .overLimit)
-    }
-
-    @Test func aFinishedQueueDrainsThenEnds() async {
-        let queue = SubscriberQueue(limit: Self.cost(2))
-        #expect(queue.append(Self.message("a")) == .queuedFirst)
+        let output = RecordingOutput()
+        #expect(queue.append(Self.message("a")) == .queued)
         #expect(queue.append(Self.message("b")) == .queued)
+        let streaming = Task { await queue.stream(to: output, through: LoopWriter(eventLoop: output.eventLoop)) }
+        #expect(await Self.eventually { output.writes == ["ab"] })
+        #expect(queue.append(Self.message("c")) == .queued)
+        #expect(await Self.eventually { output.writes == ["ab", "c"] }, "an idle stream waited for more")
+        queue.finish()
+        await streaming.value
+        #expect(queue.append(Self.message("d")) == .finished)
+    }
+
+    /// The limit counts what waits and what was written but is not yet in the socket.
+    @Test func theByteLimitCountsWhatTheSocketHasNotTaken() async {
+        let queue = SubscriberQueue(limit: Self.cost(3))
+        let output = RecordingOutput(holdsWrites: true)
+        let streaming = Task { await queue.stream(to: output, through: LoopWriter(eventLoop: output.eventLoop)) }
+        for text in ["a", "b", "c"] { #expect(queue.append(Self.message(text)) == .queued) }
+        #expect(await Self.eventually { output.writes.joined() == "abc" })
+        #expect(queue.heldBytes == Self.cost(3))
+        #expect(queue.append(Self.message("d")) == .overLimit)
+        output.sendHeldWrites()
+        #expect(await Self.eventually { queue.heldBytes == 0 })
+        #expect(queue.append(Self.message("d")) == .queued)
+        queue.finish()
+        await streaming.value
+        #expect(output.writes.joined() == "abcd")
+    }
+
+    @Test func aFinishedQueueWritesWhatIsQueuedThenEnds() async {
+        let queue = SubscriberQueue(limit: Self.cost(2))
+        let output = RecordingOutput()
+        #expect(queue.append(Self.message("a")) == .queued)
+        #expect(queue.append(Self.message("b")) == .queued)
+        #expect(queue.append(Self.message("c")) == .overLimit)
         queue.finish()
         #expect(queue.append(Self.message("d")) == .finished)
-        #expect(Self.texts(await queue.next()) == ["a", "b"])
-        #expect(await queue.next() == nil)
+        await queue.stream(to: output, through: LoopWriter(eventLoop: output.eventLoop))
+        #expect(output.writes == ["ab"])
     }
 
-    @Test func cancellingAWaitingConnectionEndsItsQueue() async {
-        let queue = SubscriberQueue(limit: Self.cost(2))
-        let waiting = Task { await queue.next() }
+    @Test func aClosedConnectionOrACancelledTaskEndsTheStream() async {
+        let closedQueue = SubscriberQueue(limit: Self.cost(2))
+        let output = RecordingOutput()
+        let streaming = Task { await closedQueue.stream(to: output, through: LoopWriter(eventLoop: output.eventLoop)) }
         try? await Task.sleep(for: .milliseconds(20))
-        waiting.cancel()
-        #expect(await waiting.value == nil)
-        #expect(queue.append(Self.message("a")) == .finished)
+        output.close()
+        await streaming.value
+        #expect(closedQueue.append(Self.message("a")) == .finished)
+
+        let cancelledQueue = SubscriberQueue(limit: Self.cost(2))
+        let cancelled = Task {
+            let output = RecordingOutput()
+            await cancelledQueue.stream(to: output, through: LoopWriter(eventLoop: output.eventLoop))
+        }
+        try? await Task.sleep(for: .milliseconds(20))
+        cancelled.cancel()
+        await cancelled.value
+        #expect(cancelledQueue.append(Self.message("a")) == .finished)
     }
 
     /// A burst of records reaches a subscriber complete and in order through the
@@ -79,19 +129,18 @@ import Testing
         let running = Task { try await hub.run() }
         defer { running.cancel() }
         let registration = try #require(hub.register(.everything, format: .named))
+        let output = RecordingOutput()
+        let streaming = Task { await registration.messages.stream(to: output, through: LoopWriter(eventLoop: output.eventLoop)) }
         let count = 500
         // One batch: the records reach the hub back to back, whatever the machine's speed.
         _ = try await log.append((1...count).map { AppendEntry(event: "burst", data: Array("\($0)".utf8)) })
-        var ids: [UInt64] = []
-        while ids.count < count, let batch = await registration.messages.next() {
-            for message in batch {
-                for line in String(buffer: message).split(separator: "\n") where line.hasPrefix("id: ") {
-                    ids.append(UInt64(line.dropFirst(4))!)
-                }
-            }
+        func ids() -> [UInt64] {
+            output.writes.joined().split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { UInt64($0.dropFirst(4))! }
         }
-        #expect(ids == Array(1...UInt64(count)))
+        _ = await Self.eventually { ids().count >= count }
+        #expect(ids() == Array(1...UInt64(count)))
         hub.unregister(registration.id)
+        await streaming.value
         await log.close()
     }
 }

@@ -9,7 +9,9 @@
 //   LoadGenerator idle PORT SERVER_PID [SUBSCRIBERS]
 //
 // With BROKER_TOKEN set, every request carries it as `Authorization: Bearer`, for a
-// server with access control on.
+// server with access control on. With LOAD_TARGET=nchan the server is nginx with
+// nchan (Benchmarks/load/nchan.conf: a publisher at /insert, an EventSource
+// subscriber at /events, one channel): a record's body is its data alone.
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -87,9 +89,12 @@ let authorizationLine: String = {
     return "Authorization: Bearer \(token)\r\n"
 }()
 
-/// A POST /insert request with `data` as the record's JSON.
+/// Whether the server is nginx with nchan rather than Broker.
+let targetIsNchan = getenv("LOAD_TARGET").map { String(cString: $0) } == "nchan"
+
+/// A POST /insert request with `data` as the record's JSON (for nchan, the message).
 func insertRequest(event: String, data: String) -> ByteBuffer {
-    let body = #"{"event":"\#(event)","data":\#(data)}"#
+    let body = targetIsNchan ? data : #"{"event":"\#(event)","data":\#(data)}"#
     return ByteBuffer(
         string:
             "POST /insert HTTP/1.1\r\nHost: load\r\n\(authorizationLine)Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"

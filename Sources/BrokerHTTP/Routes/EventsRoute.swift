@@ -12,7 +12,7 @@ struct EventsRoute: Sendable {
     let hub: SubscriberHub
     let access: AccessPolicy
 
-    func handle(_ request: Request, grant: Grant) throws(APIError) -> Response {
+    func handle(_ request: Request, channel: any Channel, grant: Grant) throws(APIError) -> Response {
         let selector = try Self.selector(request, grant: grant, access: access)
         let query = request.uri.queryParameters
         let resumeText = request.headers[.lastEventID] ?? query["lastEventId"].map(String.init)
@@ -39,7 +39,7 @@ struct EventsRoute: Sendable {
         case let other?: throw APIError(.badRequest, "envelope must be 1 or 0, not \(JSONWriter.quoted(String(other)))")
         }
         let stream = EventStream(
-            log: log, hub: hub, selector: selector,
+            log: log, hub: hub, output: ChannelOutput(channel: channel), selector: selector,
             format: format, start: start, deadline: grant.validUntil.map(Self.instant))
         return Response(
             status: .ok,

@@ -17,6 +17,8 @@ struct EventStream: Sendable {
 
     let log: EventLog
     let hub: SubscriberHub
+    /// The connection: live messages are written to it directly, after the backlog.
+    let output: any StreamOutput
     /// The names this subscriber gets.
     let selector: EventSelector
     let format: SSEFormat
@@ -68,9 +70,9 @@ struct EventStream: Sendable {
         }
     }
 
-    /// Writes the backlog, then live messages until the hub ends the queue, the client
-    /// goes away or the server shuts down. The registration is released whatever
-    /// happens, the moment this returns or throws.
+    /// Writes the backlog, then hands the connection to the queue for live messages
+    /// until the hub ends the queue, the client goes away or the server shuts down. The
+    /// registration is released whatever happens, the moment this returns or throws.
     private func stream(
         _ registration: SubscriberHub.Registration, to writer: inout any ResponseBodyWriter,
         backlog: (inout any ResponseBodyWriter) async throws -> Void
@@ -79,20 +81,15 @@ struct EventStream: Sendable {
         let hub = self.hub
         defer { hub.unregister(id) }
         try await backlog(&writer)
-        try await withGracefulShutdownHandler {
-            // The batch's array goes before the write: only the joined bytes are held.
-            while let bytes = await registration.messages.next().map(Self.joined) { try await writer.write(bytes) }
+        // The backlog's writes were handed to the connection's event loop before the
+        // queue's first write is, so they reach the socket first.
+        let output = self.output
+        let writer = hub.loopWriters.writer(for: output.eventLoop)
+        await withGracefulShutdownHandler {
+            await registration.messages.stream(to: output, through: writer)
         } onGracefulShutdown: {
             hub.unregister(id)
         }
-    }
-
-    /// One buffer holding a batch of messages, to write them with one system call.
-    private static func joined(_ batch: [ByteBuffer]) -> ByteBuffer {
-        guard batch.count > 1 else { return batch[0] }
-        var buffer = ByteBufferAllocator().buffer(capacity: batch.reduce(0) { $0 + $1.readableBytes })
-        for message in batch { buffer.writeImmutableBuffer(message) }
-        return buffer
     }
 
     private func writeSnapshot(upTo seq: UInt64, to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator) async throws {

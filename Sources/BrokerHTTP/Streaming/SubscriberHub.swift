@@ -9,10 +9,10 @@ import ServiceLifecycle
 /// limit is cut off (it resumes by Last-Event-ID), so a slow client cannot grow the
 /// server's memory.
 ///
-/// A connection waiting for messages is woken the moment a record is queued for it;
-/// one still writing takes everything queued meanwhile with its next write (SPEC.md
-/// 4.3), which is what lets one server feed thousands of streams without delaying
-/// any of them.
+/// Each queue writes to its connection from the connection's event loop, without a
+/// task switch: at once when nothing is pending, and what arrives before that write
+/// runs goes with it (SPEC.md 4.3), which is what lets one server feed thousands of
+/// streams without delaying any of them.
 final class SubscriberHub: Service, Sendable {
     /// A subscriber's place in the hub: its queue of SSE bytes, and the seq after which
     /// the hub feeds it. Everything up to `startSeq` it must read from the log.
@@ -51,6 +51,8 @@ final class SubscriberHub: Service, Sendable {
     private let metrics: BrokerMetrics
     private let logger: Logger
     private let allocator = ByteBufferAllocator()
+    /// The writers of the event loops the streams are on.
+    let loopWriters = LoopWriters()
 
     init(log: EventLog, bufferBytes: Int, heartbeat: Duration, metrics: BrokerMetrics, logger: Logger) {
         self.feed = log.subscribe()
@@ -135,26 +137,22 @@ final class SubscriberHub: Service, Sendable {
     }
 
     /// Queues `message(subscriber)` for every subscriber it is not nil for, under the
-    /// lock (so records keep their order and `lastSeq` moves with them), then wakes the
-    /// connections that were waiting; subscribers over their byte limit are cut off.
+    /// lock (so records keep their order and `lastSeq` moves with them); each queue
+    /// writes it to its connection at once or with the write already scheduled.
+    /// Subscribers over their byte limit are cut off.
     private func deliver(lastSeq: UInt64? = nil, _ message: (Subscriber) -> ByteBuffer?) {
-        let (overflowed, woken) = state.withLock { state -> ([Subscriber], [SubscriberQueue]) in
+        let overflowed = state.withLock { state -> [Subscriber] in
             if let lastSeq { state.lastSeq = lastSeq }
             var overflowed: [Subscriber] = []
-            var woken: [SubscriberQueue] = []
             for (id, subscriber) in state.subscribers {
                 guard let bytes = message(subscriber) else { continue }
-                switch subscriber.queue.append(bytes) {
-                case .queuedFirst: woken.append(subscriber.queue)
-                case .queued, .finished: break
-                case .overLimit:
+                if subscriber.queue.append(bytes) == .overLimit {
                     overflowed.append(subscriber)
                     state.subscribers[id] = nil
                 }
             }
-            return (overflowed, woken)
+            return overflowed
         }
-        for queue in woken { queue.release() }
         cutOff(overflowed)
     }
 

@@ -1,20 +1,44 @@
 import BrokerLog
 import NIOCore
+import NIOHTTPTypes
 
-/// One subscriber's queue of SSE messages, bounded in bytes (SPEC.md 4.3). A
-/// connection waiting for messages gets one the moment it is queued; what arrives
-/// while the connection is writing waits and goes out with its next write, so a busy
-/// stream sends many messages with one system call and an idle one adds no delay.
+/// Where a subscriber's live messages go once its backlog is written: its connection.
+protocol StreamOutput: Sendable {
+    var eventLoop: any EventLoop { get }
+    /// Writes and flushes `bytes`, on the event loop; `promise` completes once they are
+    /// in the socket (or fails when the connection is gone).
+    func write(_ bytes: ByteBuffer, promise: EventLoopPromise<Void>)
+    /// Completes when the connection closes.
+    var closed: EventLoopFuture<Void> { get }
+}
+
+/// A connection's channel as a stream's output: body parts of its HTTP response, written
+/// behind whatever the response's writer wrote before (the same event loop, in order).
+struct ChannelOutput: StreamOutput {
+    let channel: any Channel
+
+    var eventLoop: any EventLoop { channel.eventLoop }
+    var closed: EventLoopFuture<Void> { channel.closeFuture }
+
+    func write(_ bytes: ByteBuffer, promise: EventLoopPromise<Void>) {
+        channel.writeAndFlush(HTTPResponsePart.body(bytes), promise: promise)
+    }
+}
+
+/// One subscriber's queue of SSE messages, bounded in bytes (SPEC.md 4.3).
 ///
-/// The bound counts what the connection still holds as well as what waits here: the
-/// batch it is writing, and the one before it, which NIO may still be buffering (a
-/// write returns once the previous bytes have mostly reached the socket, not its own).
+/// Until the stream's backlog is written, messages wait here. Then they are written to
+/// the connection from its event loop, without waking the connection's task: a message
+/// queued while nothing is pending goes out at once, and everything queued before that
+/// write runs goes with it, so a busy stream sends many messages with one system call
+/// and an idle one adds no delay.
+///
+/// The bound counts what waits here and what was written to the connection but is not
+/// yet in the socket (NIO's buffer), so a client that stops reading holds at most
+/// `limit` bytes of the server's memory.
 final class SubscriberQueue: Sendable {
     enum AppendResult: Equatable {
-        /// Queued behind others: the connection takes it with them.
         case queued
-        /// Queued into an empty queue: the hub must ``release()`` it.
-        case queuedFirst
         /// The message would take the subscriber past its byte limit: not queued.
         case overLimit
         case finished
@@ -28,22 +52,24 @@ final class SubscriberQueue: Sendable {
     private struct State {
         var pending: [ByteBuffer] = []
         var pendingBytes = 0
-        /// The batch handed to the connection whose write has not returned.
-        var writingBytes = 0
-        /// The batch whose write returned last: it may still sit in NIO's buffer.
-        var writtenBytes = 0
-        /// The connection, when it waits for a message.
-        var waiter: CheckedContinuation<[ByteBuffer]?, Never>?
+        /// Written to the connection, not yet in the socket.
+        var unsentBytes = 0
+        var output: (any StreamOutput)?
+        var writer: LoopWriter?
+        /// The queue is on its loop writer's list: a write of what is pending will run.
+        var writeScheduled = false
         var finished = false
+        /// The connection's task, waiting for the stream to end.
+        var streamEnd: CheckedContinuation<Void, Never>?
 
-        var heldBytes: Int { pendingBytes + writingBytes + writtenBytes }
+        var heldBytes: Int { pendingBytes + unsentBytes }
 
-        /// Moves what is pending to the connection.
-        mutating func handOver() -> [ByteBuffer] {
-            writingBytes = pendingBytes
-            pendingBytes = 0
-            defer { pending = [] }
-            return pending
+        /// The writer to schedule a write with now: there is an output, something to
+        /// write (or the end to signal), and no write already scheduled.
+        mutating func needsWrite() -> LoopWriter? {
+            guard let writer, output != nil, !writeScheduled, !pending.isEmpty || finished else { return nil }
+            writeScheduled = true
+            return writer
         }
     }
 
@@ -55,72 +81,82 @@ final class SubscriberQueue: Sendable {
         self.limit = limit
     }
 
-    /// The bytes the subscriber holds now: queued, being written, and last written.
+    /// The bytes the subscriber holds now: queued, and written but not yet in the socket.
     var heldBytes: Int { state.withLock { $0.heldBytes } }
 
-    /// Queues a message without waking the connection.
+    /// Queues a message; once the stream is live, schedules its write unless one is
+    /// already scheduled (which will take this message too).
     func append(_ message: ByteBuffer) -> AppendResult {
         let cost = Self.cost(of: message)
-        return state.withLock { state in
-            if state.finished { return .finished }
-            guard state.heldBytes + cost <= limit else { return .overLimit }
+        let (result, writer) = state.withLock { state -> (AppendResult, LoopWriter?) in
+            if state.finished { return (.finished, nil) }
+            guard state.heldBytes + cost <= limit else { return (.overLimit, nil) }
             state.pending.append(message)
             state.pendingBytes += cost
-            return state.pending.count == 1 ? .queuedFirst : .queued
+            return (.queued, state.needsWrite())
         }
+        writer?.schedule(self)
+        return result
     }
 
-    /// Hands what is queued to the connection if it waits; otherwise it takes it when
-    /// its write returns.
-    func release() {
-        let handOver = state.withLock { state -> (CheckedContinuation<[ByteBuffer]?, Never>, [ByteBuffer])? in
-            guard !state.pending.isEmpty, let waiter = state.waiter else { return nil }
-            state.waiter = nil
-            return (waiter, state.handOver())
-        }
-        if let (waiter, messages) = handOver { waiter.resume(returning: messages) }
-    }
-
-    /// Ends the queue: the connection gets what is queued, then nil.
+    /// Ends the queue: what is queued is still written, then the stream ends.
     func finish() {
-        let handOver = state.withLock { state -> (CheckedContinuation<[ByteBuffer]?, Never>, [ByteBuffer]?)? in
+        let writer = state.withLock { state -> LoopWriter? in
             state.finished = true
-            guard let waiter = state.waiter else { return nil }
-            state.waiter = nil
-            return (waiter, state.pending.isEmpty ? nil : state.handOver())
+            return state.needsWrite()
         }
-        if let (waiter, messages) = handOver { waiter.resume(returning: messages) }
+        writer?.schedule(self)
     }
 
-    /// The connection's next batch, oldest first, once its previous write has returned:
-    /// everything queued, or the next message when nothing is; nil once the queue is
-    /// finished and empty, or the task is cancelled.
-    func next() async -> [ByteBuffer]? {
-        let ready = state.withLock { state -> [ByteBuffer]?? in
-            // The write of the batch before returned: that batch is now the last written.
-            state.writtenBytes = state.writingBytes
-            state.writingBytes = 0
-            return Self.take(&state)
-        }
-        if let ready { return ready }
-        return await withTaskCancellationHandler {
+    /// Writes the queued messages and every later one to `output` through `writer`
+    /// (the writer of the output's event loop), and returns when the queue is finished
+    /// and all of it is written, the connection closes, or the task is cancelled.
+    /// Called once the backlog is written.
+    func stream(to output: any StreamOutput, through writer: LoopWriter) async {
+        output.closed.whenComplete { _ in self.finish() }
+        await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let ready = state.withLock { state -> [ByteBuffer]?? in
-                    if let ready = Self.take(&state) { return .some(ready) }
-                    state.waiter = continuation
-                    return .none
+                let scheduled = state.withLock { state -> LoopWriter? in
+                    state.output = output
+                    state.writer = writer
+                    state.streamEnd = continuation
+                    return state.needsWrite()
                 }
-                if let ready { continuation.resume(returning: ready) }
+                scheduled?.schedule(self)
             }
         } onCancel: {
             finish()
         }
     }
 
-    /// What the connection may take without waiting: the queued messages, or
-    /// `.some(nil)` at the end; nil when it must wait.
-    private static func take(_ state: inout State) -> [ByteBuffer]?? {
-        if !state.pending.isEmpty { return .some(state.handOver()) }
-        return state.finished || Task.isCancelled ? .some(nil) : .none
+    /// On the output's event loop (from its ``LoopWriter``): writes everything queued by
+    /// now with one write, and ends the stream if the queue is finished.
+    func writePending() {
+        let (output, batch, bytes, streamEnd) = state.withLock {
+            state -> ((any StreamOutput)?, [ByteBuffer], Int, CheckedContinuation<Void, Never>?) in
+            state.writeScheduled = false
+            let batch = state.pending
+            let bytes = state.pendingBytes
+            state.pending = []
+            state.pendingBytes = 0
+            state.unsentBytes += bytes
+            let end = state.finished ? state.streamEnd : nil
+            if end != nil { state.streamEnd = nil }
+            return (state.output, batch, bytes, end)
+        }
+        if let output, !batch.isEmpty {
+            let promise = output.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenComplete { _ in self.state.withLock { $0.unsentBytes -= bytes } }
+            output.write(Self.joined(batch), promise: promise)
+        }
+        streamEnd?.resume()
+    }
+
+    /// One buffer holding a batch of messages, to write them with one system call.
+    private static func joined(_ batch: [ByteBuffer]) -> ByteBuffer {
+        guard batch.count > 1 else { return batch[0] }
+        var buffer = ByteBufferAllocator().buffer(capacity: batch.reduce(0) { $0 + $1.readableBytes })
+        for message in batch { buffer.writeImmutableBuffer(message) }
+        return buffer
     }
 }
