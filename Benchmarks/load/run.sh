@@ -74,7 +74,7 @@ phase insert && for policy in never always; do
     echo "== POST /insert, 32 connections, fsync $policy (wrk)"
     wrk -t1 -c32 -d10s -s Benchmarks/load/insert.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency"
     echo "== POST /insert, 32 connections, fsync $policy (LoadGenerator)"
-    bounded "$LOAD" insert "$PORT" 32 10
+    WORK_SED='s/^inserts: ([0-9]+) ok.*/\1/p' with_cpu insert "$PORT" 32 10
     stop_server
 done
 # Live latency with records paced, Broker against nchan, twice each: 100 subscribers
