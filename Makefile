@@ -32,13 +32,13 @@ release: deps
 run: release
 	$$($(SWIFT) build -c release --show-bin-path)/broker serve --data-dir $(DATA_DIR)
 
-## deps-browser: headless Chromium and Selenium for the console tests
+## deps-browser: headless Chromium and Selenium for the console tests, h2 for a stalled HTTP/2 client
 deps-browser:
 	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
 		echo "Installing chromium and chromium-driver with apt-get"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
-	@python3 -c "import selenium, pytest" 2>/dev/null || python3 -m pip install -q selenium pytest
+	@python3 -c "import selenium, pytest, h2" 2>/dev/null || python3 -m pip install -q selenium pytest h2
 
 ## test: the format lint, one debug build, then every test (Swift suites, then the console in Chromium)
 test: lint test-swift test-console

@@ -1,11 +1,15 @@
 """Access control and HTTP/2 in a real browser (SPEC.md 4.8, 4.11, 4.12): ten
 EventSource streams on one HTTP/2 connection, a cross-origin page reading with the
-token cookie, and the console with a pasted token."""
+token cookie, and the console with a pasted token; and, with the h2 package as a
+client no browser would be, an HTTP/2 stream whose window never opens (4.3)."""
 import http.server
 import os
+import socket
 import ssl
 import tempfile
 import threading
+import time
+import urllib.request
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -172,4 +176,51 @@ def test_console_asks_for_a_token_and_shows_only_its_scope(certificates):
         assert rows() == ["a/1"]
     finally:
         browser.quit()
+        server.remove()
+
+
+def metric(server, name):
+    """The value of `name` in the server's Prometheus text, or None."""
+    with server._open(urllib.request.Request(server.base + "/metrics")) as reply:
+        for line in reply.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+    return None
+
+
+def test_an_http2_stream_whose_window_never_opens_is_closed(certificates):
+    """SPEC.md 4.3, write timeout: a client that asks for an event stream over HTTP/2
+    with a flow-control window of 0 and never opens it. The server's writes wait for
+    a window that never comes; after --write-timeout-ms the stream is closed."""
+    import h2.config
+    import h2.connection
+    import h2.settings
+
+    server = Server(certificates=certificates, arguments=["--write-timeout-ms", "1000"])
+    server.start()
+    context = certificates.client_context()
+    context.set_alpn_protocols(["h2"])
+    connection = context.wrap_socket(socket.create_connection(("127.0.0.1", server.port), timeout=WAIT), server_hostname="localhost")
+    try:
+        assert connection.selected_alpn_protocol() == "h2"
+        client = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True))
+        client.initiate_connection()
+        client.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+        client.send_headers(1, [(":method", "GET"), (":path", "/events"), (":scheme", "https"),
+                                (":authority", "localhost"), ("accept", "text/event-stream")], end_stream=True)
+        connection.sendall(client.data_to_send())
+        deadline = time.monotonic() + WAIT
+        while metric(server, "broker_subscribers") != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert metric(server, "broker_subscribers") == 1
+        server.insert("stuck", {"n": 1})  # and the heartbeats: writes that cannot go out
+        while metric(server, "broker_stream_write_timeouts_total") != 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert metric(server, "broker_stream_write_timeouts_total") == 1
+        assert metric(server, "broker_subscribers_dropped_total") == 0
+        while metric(server, "broker_subscribers") != 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert metric(server, "broker_subscribers") == 0
+    finally:
+        connection.close()
         server.remove()
