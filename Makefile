@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := FuzzSegments FuzzInsertBody FuzzCheckpoint
 
-.PHONY: bench bench-full load deps deps-browser build release run test test-swift test-console lint format screenshot test-tsan stress fuzz clean
+.PHONY: bench bench-full load deps deps-browser deps-openapi test-openapi build release run test test-swift test-console lint format screenshot test-tsan stress fuzz clean
 
 # What swift format checks (.swift-format); the toolchain has it.
 FORMAT_PATHS := Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Fuzz/Sources
@@ -40,8 +40,8 @@ deps-browser:
 	fi
 	@python3 -c "import selenium, pytest, h2" 2>/dev/null || python3 -m pip install -q selenium pytest h2
 
-## test: the format lint, one debug build, then every test (Swift suites, then the console in Chromium)
-test: lint test-swift test-console
+## test: the format lint, one debug build, then every test (Swift suites, the console in Chromium, Schemathesis against /openapi.json)
+test: lint test-swift test-console test-openapi
 
 ## lint: swift format lint --strict over the sources, tests, benchmarks and fuzz targets
 lint:
@@ -56,6 +56,14 @@ test-swift: build
 
 test-console: build deps-browser
 	cd Tests/Console && python3 -m pytest -q test_console.py test_secure.py
+
+## deps-openapi: Schemathesis, from PyPI
+deps-openapi:
+	@python3 -c "import schemathesis" 2>/dev/null || python3 -m pip install -q schemathesis
+
+## test-openapi: Schemathesis against a live server with its own OpenAPI document (Tests/OpenAPI/run.sh)
+test-openapi: build deps deps-openapi
+	Tests/OpenAPI/run.sh
 
 ## screenshot: docs/console.png, the console with sample data
 screenshot: build deps-browser

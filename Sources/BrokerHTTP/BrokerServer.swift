@@ -22,11 +22,30 @@ public enum BrokerServer {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let metrics = BrokerMetrics()
-        let access = AccessPolicy(control: configuration.accessControl)
         let hub = SubscriberHub(
             log: log, bufferBytes: configuration.subscriberBufferBytes, heartbeat: configuration.heartbeat,
             metrics: metrics, logger: configuration.logger)
+        let router = makeRouter(log: log, configuration: configuration, metrics: metrics, hub: hub)
+        var app = Application(
+            router: router,
+            server: try server(configuration, metrics: metrics),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "broker"),
+            onServerRunning: onServerRunning,
+            logger: configuration.logger)
+        app.addServices(hub)
+        if let certificates = configuration.tls {
+            app.addServices(CertificateReloader(store: certificates, logger: configuration.logger))
+        }
+        return app
+    }
+
+    /// Every route of the server (SPEC.md 4), with CORS and the JSON error form. The
+    /// OpenAPI document describes exactly these (`OpenAPITests`).
+    static func makeRouter(log: EventLog, configuration: ServerConfiguration, metrics: BrokerMetrics, hub: SubscriberHub)
+        -> Router<BrokerRequestContext>
+    {
         let router = Router(context: BrokerRequestContext.self)
+        let access = AccessPolicy(control: configuration.accessControl)
         // Credentials (the token cookie) only ever with one echoed origin, never with `*`.
         let anyOrigin = configuration.allowedOrigin == "*"
         router.add(
@@ -37,7 +56,8 @@ public enum BrokerServer {
                 allowCredentials: !anyOrigin,
                 exposedHeaders: ["Idempotent-Replayed", "X-Broker-Seq", "Retry-After"],
                 maxAge: .seconds(3600)))
-        router.add(middleware: JSONErrorMiddleware(metrics: metrics))
+        let routeMethods = RouteMethods()
+        router.add(middleware: JSONErrorMiddleware(metrics: metrics, routes: routeMethods))
 
         let insert = InsertRoute(
             log: log, maxBodyBytes: configuration.maxBodyBytes, maxBatch: configuration.maxBatch, maxJSONDepth: configuration.maxJSONDepth,
@@ -64,18 +84,12 @@ public enum BrokerServer {
                     body: ResponseBody(byteBuffer: page))
             }
         }
-
-        var app = Application(
-            router: router,
-            server: try server(configuration, metrics: metrics),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "broker"),
-            onServerRunning: onServerRunning,
-            logger: configuration.logger)
-        app.addServices(hub)
-        if let certificates = configuration.tls {
-            app.addServices(CertificateReloader(store: certificates, logger: configuration.logger))
+        let document = ByteBuffer(string: OpenAPIDocument.json)
+        router.get("/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: document))
         }
-        return app
+        routeMethods.record(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
+        return router
     }
 
     /// Plain HTTP/1.1, or with TLS, HTTP/2 negotiated by ALPN with HTTP/1.1 as fallback.

@@ -102,10 +102,8 @@ public struct InsertBody: Sendable, Equatable {
             case "expectedSeq":
                 guard !sawExpectedSeq else { throw JSONError(reason: "\"expectedSeq\" is given twice") }
                 sawExpectedSeq = true
-                let value = try parser.compactValue()
-                guard !value.isEmpty, value.count <= 19, value.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                    let seq = UInt64(String(decoding: value, as: UTF8.self)), seq <= UInt64(Int64.max)
-                else {
+                // Any JSON form of a whole number: JSON Schema's integer (12, 12.0, 1.2e1).
+                guard let seq = JSONNumber.wholeNumber(try parser.compactValue(), upTo: UInt64(Int64.max)) else {
                     throw JSONError(reason: "\"expectedSeq\" must be a seq: an integer from 0 to \(Int64.max)")
                 }
                 expectedSeq = seq

@@ -82,8 +82,14 @@ import Testing
             #expect(missing.status == 404)
             #expect(missing.object["error"] != nil)
             let wrongMethod = try await server.request(.GET, "/insert")
-            #expect([404, 405].contains(wrongMethod.status))
-            #expect(wrongMethod.object["error"] != nil)
+            #expect(wrongMethod.status == 405)
+            #expect(wrongMethod.headers["Allow"] == ["POST"])
+            #expect(wrongMethod.object["error"] as? String == "GET is not allowed on /insert")
+            // A catch-all route's paths too; the name of a route never is.
+            let audit = try await server.request(.DELETE, "/audit/sensor/1")
+            #expect(audit.status == 405 && audit.headers["Allow"] == ["GET"])
+            #expect(try await server.request(.GET, "/insertx").status == 404)
+            #expect(try await server.request(.GET, "/audit").status == 404)
         }
     }
 

@@ -1,4 +1,6 @@
 import BrokerJSON
+import BrokerLog
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
@@ -37,9 +39,11 @@ struct APIError: Error {
 }
 
 /// Turns every error from the routes, and Hummingbird's own (no such route, body too
-/// large), into a JSON error response; records request latency.
+/// large), into a JSON error response; records request latency. A path that is routed
+/// for other methods answers 405 with `Allow` rather than 404.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: BrokerMetrics
+    let routes: RouteMethods
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
@@ -50,6 +54,11 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response =
                 error.body.map { JSONResponse.make(error.status, $0, headers: error.headers) }
                 ?? JSONResponse.error(error.status, error.reason, headers: error.headers)
+        } catch let error as any HTTPResponseError where error.status == .notFound && !routes.methods(for: request.uri.path).isEmpty {
+            let allowed = routes.methods(for: request.uri.path)
+            response = JSONResponse.error(
+                .methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.uri.path)",
+                headers: [.allow: allowed.joined(separator: ", ")])
         } catch let error as any HTTPResponseError {
             response = JSONResponse.error(error.status, Self.reason(for: error.status, request: request))
         } catch {
@@ -75,4 +84,43 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         default: status.reasonPhrase
         }
     }
+}
+
+/// The methods each routed path answers, for the 405's `Allow`: filled once the router
+/// has every route (``BrokerServer/makeRouter``).
+final class RouteMethods: Sendable {
+    private struct Entry {
+        let components: [Substring]
+        let methods: [String]
+    }
+    private let table = Locked<[Entry]>([])
+
+    func record(_ routes: [(path: String, method: String)]) {
+        var byPath: [String: [String]] = [:]
+        for route in routes { byPath[route.path, default: []].append(route.method) }
+        table.withLock { table in
+            table = byPath.map { path, methods in Entry(components: path.split(separator: "/"), methods: methods.sorted()) }
+        }
+    }
+
+    /// The methods routed for `path`; empty when no route has it.
+    func methods(for path: String) -> [String] {
+        let components = path.split(separator: "/")
+        return table.withLock { table in
+            table.filter { Self.matches($0.components, components) }.flatMap(\.methods).sorted()
+        }
+    }
+
+    /// `**` matches one or more components, `*` and `:name` one.
+    private static func matches(_ pattern: [Substring], _ components: [Substring]) -> Bool {
+        for (index, part) in pattern.enumerated() {
+            if part == "**" { return components.count > index }
+            guard index < components.count, part == "*" || part.hasPrefix(":") || part == components[index] else { return false }
+        }
+        return pattern.count == components.count
+    }
+}
+
+extension HTTPField.Name {
+    static let allow = Self("Allow")!
 }
