@@ -88,6 +88,18 @@ public enum BrokerServer {
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: document))
         }
+        let script = ByteBuffer(string: BrokerScript.javascript)
+        let declarations = ByteBuffer(string: BrokerScript.declarations)
+        router.get("/broker.js") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],
+                body: ResponseBody(byteBuffer: script))
+        }
+        router.get("/broker.d.ts") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/typescript; charset=utf-8", .cacheControl: "no-cache"],
+                body: ResponseBody(byteBuffer: declarations))
+        }
         routeMethods.record(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
         return router
     }

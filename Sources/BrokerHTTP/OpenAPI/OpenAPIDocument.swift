@@ -686,6 +686,48 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/broker.js": {
+              "get": {
+                "operationId": "client",
+                "summary": "broker.js, the client for web pages, as an ES module (SPEC 4.15)",
+                "security": [
+                  {}
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The module.",
+                    "content": {
+                      "text/javascript": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/broker.d.ts": {
+              "get": {
+                "operationId": "clientDeclarations",
+                "summary": "TypeScript declarations of broker.js",
+                "security": [
+                  {}
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The declarations.",
+                    "content": {
+                      "application/typescript": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
             "/openapi.json": {
               "get": {
                 "operationId": "openapi",
