@@ -55,7 +55,7 @@ test-swift: build
 	$(SWIFT) test --skip-build
 
 test-console: build deps-browser
-	cd Tests/Console && python3 -m pytest -q test_console.py test_secure.py test_client.py
+	cd Tests/Console && python3 -m pytest -q test_console.py test_secure.py test_client.py test_live_form.py
 
 ## deps-openapi: Schemathesis, from PyPI
 deps-openapi:

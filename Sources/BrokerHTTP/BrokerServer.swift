@@ -100,6 +100,13 @@ public enum BrokerServer {
                 status: .ok, headers: [.contentType: "application/typescript; charset=utf-8", .cacheControl: "no-cache"],
                 body: ResponseBody(byteBuffer: declarations))
         }
+        if let directory = configuration.staticDirectory {
+            // FileMiddleware answers with a file when what it wraps answers 404: the
+            // route gives it that 404, and a missing file stays one.
+            router.group("/static")
+                .add(middleware: FileMiddleware(directory, urlBasePath: "/static", searchForIndexHtml: true))
+                .get("**") { _, _ -> Response in throw HTTPError(.notFound) }
+        }
         routeMethods.record(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
         return router
     }

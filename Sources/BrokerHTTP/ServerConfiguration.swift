@@ -28,6 +28,8 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(30)
     /// Serve the web console at `/`.
     public var console: Bool = true
+    /// A directory whose files are served under `/static/` (SPEC.md 4.16); nil: none.
+    public var staticDirectory: String?
     /// Deepest JSON nesting accepted in `data`.
     public var maxJSONDepth: Int = 512
     public var logger: Logger = Logger(label: "broker")

@@ -46,6 +46,8 @@ struct Serve: AsyncParsableCommand {
     @Option(
         name: .customLong("idle-timeout-ms"), help: "Close connections that send nothing for this long while a request is read or between requests.")
     var idleTimeoutMs: Int = 30_000
+    @Option(name: .customLong("static"), help: "A directory whose files are served under /static/ (a page of your own, the examples).")
+    var staticDirectory: String?
     @Flag(name: .customLong("no-console"), help: "Do not serve the web console at /.")
     var noConsole = false
     @Flag(
@@ -95,6 +97,12 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError(
                 "--subscriber-buffer (\(subscriberBuffer.value) bytes) must be at least twice --max-body (\(maxBody.value) bytes)")
         }
+        if let staticDirectory {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: staticDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--static \(staticDirectory) is not a directory")
+            }
+        }
         if writeTimeoutMs < 1 { throw ValidationError("--write-timeout-ms must be positive") }
         if fsyncIntervalMs < 1 { throw ValidationError("--fsync-interval-ms must be positive") }
         if idleTimeoutMs < 1 { throw ValidationError("--idle-timeout-ms must be positive") }
@@ -121,6 +129,7 @@ struct Serve: AsyncParsableCommand {
         configuration.writeTimeout = .milliseconds(writeTimeoutMs)
         configuration.idleTimeout = .milliseconds(idleTimeoutMs)
         configuration.console = !noConsole
+        configuration.staticDirectory = staticDirectory
         configuration.logger = Logger(label: "broker")
         configuration.log = LogOptions(
             compression: compression == .lz4, durability: fsync.durability(intervalMs: fsyncIntervalMs),

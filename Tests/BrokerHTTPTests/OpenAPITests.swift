@@ -34,7 +34,10 @@ import Testing
         let log = try EventLog.open(directory: directory, options: options)
         let metrics = BrokerMetrics()
         let hub = SubscriberHub(log: log, bufferBytes: 8 << 20, heartbeat: .seconds(60), metrics: metrics, logger: Logger(label: "test"))
-        let router = BrokerServer.makeRouter(log: log, configuration: ServerConfiguration(), metrics: metrics, hub: hub)
+        // With every optional route on: the console (the default) and --static.
+        var configuration = ServerConfiguration()
+        configuration.staticDirectory = directory
+        let router = BrokerServer.makeRouter(log: log, configuration: configuration, metrics: metrics, hub: hub)
         let routes = Set(router.routes.map { Self.normalized($0.method.rawValue, $0.path.description) })
         let documented = try Self.documentedOperations()
         #expect(routes.subtracting(documented).isEmpty, "routes the document does not describe: \(routes.subtracting(documented).sorted())")

@@ -12,7 +12,11 @@ cd "$(dirname "$0")/../.."
 BROKER=${BROKER_BIN:-.build/debug/broker}
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BROKER" serve --host 127.0.0.1 --port "$PORT" --data-dir "$WORK/data" --fsync never --log-level error --heartbeat-ms 60000 &
+# A --static directory with one page, so that /static/ is routed and fuzzed too (paths
+# that try to leave it among them).
+mkdir -p "$WORK/static" && echo '<!doctype html><title>page</title>' > "$WORK/static/index.html"
+"$BROKER" serve --host 127.0.0.1 --port "$PORT" --data-dir "$WORK/data" --fsync never --log-level error --heartbeat-ms 60000 \
+    --static "$WORK/static" &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.05; done

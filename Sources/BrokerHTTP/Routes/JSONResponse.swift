@@ -54,7 +54,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response =
                 error.body.map { JSONResponse.make(error.status, $0, headers: error.headers) }
                 ?? JSONResponse.error(error.status, error.reason, headers: error.headers)
-        } catch let error as any HTTPResponseError where error.status == .notFound && !routes.methods(for: request.uri.path).isEmpty {
+        } catch let error as any HTTPResponseError
+            where error.status == .notFound && routes.isOtherMethod(request.method.rawValue, on: request.uri.path)
+        {
             let allowed = routes.methods(for: request.uri.path)
             response = JSONResponse.error(
                 .methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.uri.path)",
@@ -109,6 +111,12 @@ final class RouteMethods: Sendable {
         return table.withLock { table in
             table.filter { Self.matches($0.components, components) }.flatMap(\.methods).sorted()
         }
+    }
+
+    /// Whether `path` is routed, but not for `method`: a 405 rather than a 404.
+    func isOtherMethod(_ method: String, on path: String) -> Bool {
+        let allowed = methods(for: path)
+        return !allowed.isEmpty && !allowed.contains(method)
     }
 
     /// `**` matches one or more components, `*` and `:name` one.
