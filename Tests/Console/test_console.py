@@ -84,6 +84,12 @@ def test_history_lists_every_version_newest_first_with_changes(server, browser):
     # A new version appears in the open history too.
     server.insert("sensor/1", {"c": 3})
     wait_for(browser, lambda: len(browser.find_elements(By.CSS_SELECTOR, "#history-list li")) == 4, "history update")
+    # Changes are told from the exact text: 3 → 3.0 is a change, shown with its digits.
+    server.insert_raw("sensor/1", '{"c": 3.0}')
+    wait_for(browser, lambda: len(browser.find_elements(By.CSS_SELECTOR, "#history-list li")) == 5, "the 3.0 version")
+    newest = browser.find_elements(By.CSS_SELECTOR, "#history-list li")[0]
+    assert newest.find_element(By.CSS_SELECTOR, ".change").text == "c: 3 → 3.0"
+    assert newest.find_element(By.TAG_NAME, "pre").text == '{"c":3.0}'
 
 
 def test_form_validates_then_inserts(server, browser):

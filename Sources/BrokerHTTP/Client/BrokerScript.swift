@@ -116,7 +116,9 @@ enum BrokerScript {
           }
 
           /** `change`: (name, record, previous); `status`: (status) with connecting, live,
-           * reconnecting or closed. Returns a function that removes the listener. */
+           * reconnecting, refused (the server refused the stream and the token is not a
+           * function: nothing more is tried) or closed. Returns a function that removes the
+           * listener. */
           on(type, listener) {
             this.listeners[type].add(listener);
             return () => this.listeners[type].delete(listener);
@@ -158,10 +160,14 @@ enum BrokerScript {
             };
             source.onmessage = (message) => this.apply(Number(message.lastEventId), message.data);
             source.onerror = () => {
-              // A stream the server ended (restart, token expiry) or a lost connection: resume
-              // after the last seq, with a new token, after a growing pause.
+              // EventSource gives up by itself (CLOSED) only when the server refused the stream
+              // (401, 403): with a fixed token another try cannot succeed, so it stops there.
+              const refused = source.readyState === EventSource.CLOSED;
               source.close();
               if (this.closed || this.source !== source) return;
+              if (refused && typeof this.token !== "function") return this.setStatus("refused");
+              // A stream the server ended (restart, token expiry) or a lost connection: resume
+              // after the last seq, with a new token, after a growing pause.
               this.setStatus("reconnecting");
               const delay = Math.min(this.retryMs * 2 ** attempt, 10000);
               setTimeout(() => this.open(attempt + 1), delay);
@@ -262,7 +268,9 @@ enum BrokerScript {
           text: string;
         }
 
-        export type BrokerStatus = "connecting" | "live" | "reconnecting" | "closed";
+        /** `refused`: the server refused the stream (401, 403) and the token is not a
+         * function, so no other connection is tried. */
+        export type BrokerStatus = "connecting" | "live" | "reconnecting" | "refused" | "closed";
 
         export interface ConnectOptions {
           /** Only these names. */

@@ -1,6 +1,6 @@
 /// The live web console served at `/` (SPEC.md 4.9): one self-contained page, with
-/// no external resources, compiled into the binary. It follows `/events?envelope=1`
-/// with EventSource, reads `/audit/{event}` and posts to `/insert`. Every value from
+/// no external resources, compiled into the binary. It is built on `broker.js`
+/// (``BrokerScript``): the live state, the history of a name and inserts. Every value from
 /// the server is put in the page with `textContent`, never as HTML. With access
 /// control on it uses the `broker_token` cookie, or a token pasted into its token
 /// field and kept in the tab's sessionStorage (SPEC.md 4.8).
@@ -117,8 +117,9 @@ enum ConsolePage {
             </section>
           </div>
         </main>
-        <script>
-        "use strict";
+        <script type="module">
+        // The page is a client of broker.js (SPEC.md 4.15) like any other.
+        import { connect as connectBroker } from "/broker.js";
         const rows = new Map();          // event name -> {seq, timestamp, data, row}
         const tbody = document.querySelector("#latest tbody");
         const filterInput = document.getElementById("filter");
@@ -133,9 +134,7 @@ enum ConsolePage {
         const tokenKey = "broker_token";
         const tokenState = document.getElementById("token-state");
         function token() { return sessionStorage.getItem(tokenKey) || ""; }
-        function authHeaders(headers = {}) { const t = token(); return t ? { ...headers, Authorization: `Bearer ${t}` } : headers; }
         function showTokenState(text) { tokenState.textContent = text || (token() ? "using the pasted token" : "no token pasted"); }
-        function compact(value) { return JSON.stringify(value); }
 
         /// The end of the JSON value starting at text[start] (compact JSON, as the server sends).
         /// Values are shown as their exact text, so numbers keep their digits (12.40 stays 12.40).
@@ -152,17 +151,20 @@ enum ConsolePage {
           return i;
         }
 
-        /// The exact text of every `"data":` member in a record, or in an array of records.
-        function rawData(text) {
-          const values = [];
-          let at = 0;
-          for (;;) {
-            const key = text.indexOf(',"data":', at);
-            if (key < 0) return values;
-            const start = key + 8, end = valueEnd(text, start);
-            values.push(text.slice(start, end));
-            at = end;
+        /// The exact text of each member of a JSON object's text, or null for another value:
+        /// what the history's change lines show, so numbers keep their digits (21.0 stays 21.0).
+        function members(text) {
+          if (text[0] !== "{") return null;
+          const found = new Map();
+          let i = 1;
+          while (text[i] !== "}") {
+            const keyEnd = valueEnd(text, i);
+            const key = JSON.parse(text.slice(i, keyEnd));
+            const end = valueEnd(text, keyEnd + 1);
+            found.set(key, text.slice(keyEnd + 1, end));
+            i = text[end] === "," ? end + 1 : end;
           }
+          return found;
         }
         function timeText(ms) { return new Date(ms).toISOString().replace("T", " ").replace("Z", " UTC"); }
 
@@ -213,20 +215,19 @@ enum ConsolePage {
           else if (event.key === "ArrowUp" && index > 0) { event.preventDefault(); visibleRows[index - 1].focus(); }
         }
 
-        function isObject(value) { return value !== null && typeof value === "object" && !Array.isArray(value); }
-
-        /// What changed from one version to the next, as short lines.
+        /// What changed from one version to the next (their exact texts), as short lines.
         function describeChange(previous, current) {
-          if (isObject(previous) && isObject(current)) {
+          const before = members(previous), after = members(current);
+          if (before && after) {
             const lines = [];
-            for (const key of Object.keys(current)) {
-              if (!(key in previous)) lines.push(`added ${key}: ${compact(current[key])}`);
-              else if (compact(previous[key]) !== compact(current[key])) lines.push(`${key}: ${compact(previous[key])} → ${compact(current[key])}`);
+            for (const [key, value] of after) {
+              if (!before.has(key)) lines.push(`added ${key}: ${value}`);
+              else if (before.get(key) !== value) lines.push(`${key}: ${before.get(key)} → ${value}`);
             }
-            for (const key of Object.keys(previous)) if (!(key in current)) lines.push(`removed ${key}`);
+            for (const key of before.keys()) if (!after.has(key)) lines.push(`removed ${key}`);
             return lines.length ? lines : ["no change"];
           }
-          return compact(previous) === compact(current) ? ["no change"] : [`was ${compact(previous)}`];
+          return previous === current ? ["no change"] : [`was ${previous}`];
         }
 
         async function showHistory(name) {
@@ -235,13 +236,9 @@ enum ConsolePage {
           const list = document.getElementById("history-list");
           document.getElementById("history-title").textContent = `History of ${name}`;
           panel.hidden = false;
-          let records, raw;
+          let records;
           try {
-            const response = await fetch(`/audit/${encodeURIComponent(name)}`, { headers: authHeaders() });
-            const text = await response.text();
-            records = JSON.parse(text);
-            if (!response.ok) throw new Error(records.error || response.statusText);
-            raw = rawData(text);
+            records = await live.history(name);
           } catch (error) {
             document.getElementById("history-summary").textContent = `Could not load the history: ${error.message}`;
             return;
@@ -257,10 +254,10 @@ enum ConsolePage {
             head.className = "muted";
             head.textContent = `seq ${record.seq} · ${timeText(record.timestamp)}`;
             const data = document.createElement("pre");
-            data.textContent = raw[i];
+            data.textContent = record.text;
             const change = document.createElement("div");
             change.className = "change";
-            change.textContent = i === 0 ? "first version" : describeChange(records[i - 1].data, record.data).join("; ");
+            change.textContent = i === 0 ? "first version" : describeChange(records[i - 1].text, record.text).join("; ");
             item.append(head, data, change);
             list.append(item);
           }
@@ -283,35 +280,29 @@ enum ConsolePage {
           try { data = JSON.parse(document.getElementById("insert-data").value); }
           catch (error) { errorBox.textContent = `The data is not valid JSON: ${error.message}`; return; }
           try {
-            const response = await fetch("/insert", { method: "POST", headers: authHeaders({ "Content-Type": "application/json" }), body: JSON.stringify({ event: name, data }) });
-            const body = await response.json();
-            if (!response.ok) { errorBox.textContent = body.error || `HTTP ${response.status}`; return; }
-            resultBox.textContent = `stored as seq ${body.seq}`;
-          } catch (error) { errorBox.textContent = `The insert failed: ${error.message}`; }
+            const stored = await live.insert(name, data);
+            resultBox.textContent = `stored as seq ${stored.seq}`;
+          } catch (error) { errorBox.textContent = error.name === "BrokerError" ? error.message : `The insert failed: ${error.message}`; }
         });
 
-        // One connection for every name: the envelope form carries the name in the data.
-        // EventSource reconnects by itself with Last-Event-ID, so nothing is lost. It cannot
-        // send headers, so a pasted token goes in the access_token parameter. A refused
-        // stream (401/403, or a token that expired) closes it: the page then asks for a token.
-        let source = null;
+        // One stream for every name, through broker.js: it resumes after the last seq it
+        // applied after any disconnect. A refused stream (401/403, or a token that
+        // expired) ends it: the page then asks for a token.
+        let live = null;
         function connect() {
-          if (source) source.close();
+          live?.close();
           rows.clear(); tbody.replaceChildren(); applyFilter();
-          const t = token();
-          source = new EventSource("/events?envelope=1" + (t ? `&access_token=${encodeURIComponent(t)}` : ""));
-          source.onopen = () => { setState("live"); showTokenState(); };
-          source.onerror = () => {
-            if (source.readyState !== EventSource.CLOSED) { setState("reconnecting"); return; }
-            setState("closed");
-            showTokenState("the server refused the stream: paste a valid token");
-            document.getElementById("token").focus();
-          };
-          source.onmessage = (message) => {
-            const envelope = JSON.parse(message.data);
-            upsert({ seq: Number(message.lastEventId), event: envelope.event, timestamp: envelope.timestamp,
-                     data: envelope.data, raw: rawData(message.data)[0] });
-          };
+          live = connectBroker(location.origin, { token: token() || undefined });
+          live.on("status", (status) => {
+            if (status === "live") { setState("live"); showTokenState(); }
+            else if (status === "reconnecting") setState("reconnecting");
+            else if (status === "refused") {
+              setState("closed");
+              showTokenState("the server refused the stream: paste a valid token");
+              document.getElementById("token").focus();
+            }
+          });
+          live.on("change", (name, record) => upsert({ ...record, raw: record.text }));
         }
         document.getElementById("token-form").addEventListener("submit", (event) => {
           event.preventDefault();
