@@ -59,3 +59,20 @@ def test_two_windows_edit_one_form():
         first.quit()
         second.quit()
         server.remove()
+
+
+def test_the_page_works_opened_from_the_file_system():
+    """The same page as a file, pointed at a server with ?server= (CORS allows it)."""
+    server = Server()
+    server.start()
+    server.insert("form/title", "from the server")
+    browser = chromium()
+    try:
+        page = "file://" + os.path.join(ROOT, "Examples", "live-form", "index.html")
+        browser.get(f"{page}?server=http://127.0.0.1:{server.port}")
+        wait_for(browser, lambda: value(browser, "title") == "from the server", "the file page did not get the snapshot")
+        change(browser, "owner", "li")
+        wait_for(browser, lambda: server.get("/state?event=form/owner")[0]["data"] == "li", "the file page's insert was not stored")
+    finally:
+        browser.quit()
+        server.remove()
