@@ -218,5 +218,17 @@ extension ServerProcesses {
             #expect(Array(fields)[0] == Array(fields)[1], "soft limit not raised to the hard one: \(line)")
             _ = try await server.terminate()
         }
+
+        /// `--static` must name a directory: anything else stops the start (exit 64).
+        @Test func aStaticPathThatIsNotADirectoryIsRefused() async throws {
+            let directory = NSTemporaryDirectory() + "broker-process-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            for path in [directory + "/missing", "/etc/hostname"] {
+                let result = try await Command.run(
+                    ProcessTests.brokerPath, ["serve", "--port", "0", "--data-dir", directory, "--static", path], in: NSTemporaryDirectory())
+                #expect(result.status == 64)
+                #expect(result.stderr.contains("--static \(path) is not a directory"), "\(result.stderr)")
+            }
+        }
     }
 }
