@@ -80,8 +80,12 @@ def test_snapshot_then_live_with_the_exact_text():
         wait_for(browser, lambda: "live" in browser.execute_script("return window.seen.statuses"), "never live")
         stored, error = call(browser, 'window.live.insert("c", {"n": 1.50})')
         assert error is None and stored["seq"] == 4 and stored["text"] == '{"n":1.5}'
+        exact, error = call(browser, 'window.live.insertText("e", "[12.40, 1e3]", {expectedSeq: 0})')
+        assert error is None and exact["text"] == "[12.40,1e3]" and exact["seq"] == 5
+        _, error = call(browser, 'window.live.insertText("e", "{not json")')
+        assert error["status"] == 400
         server.insert_raw("d", "1.0")
-        wait_for(browser, lambda: state(browser).get("d") == (5, "1.0", "1"), "the live record did not arrive")
+        wait_for(browser, lambda: state(browser).get("d") == (6, "1.0", "1"), "the live record did not arrive")
         history, _ = call(browser, 'window.live.history("a")')
         assert [r["seq"] for r in history] == [1, 3] and [r["text"] for r in history] == ["1", "2"]
         at, _ = call(browser, 'window.live.stateAt({seq: 2}).then((s) => [s.seq, Array.from(s.state.keys())])')

@@ -109,6 +109,11 @@ def test_form_validates_then_inserts(server, browser):
     wait_for(browser, lambda: browser.find_element(By.ID, "insert-result").text == "stored as seq 1", "insert result")
     wait_for(browser, lambda: row_data(browser, "form/test") == '{"x":1,"list":[1,2]}', "row from form")
     assert server.get("/audit/form%2Ftest")[0]["data"] == {"x": 1, "list": [1, 2]}
+    # Sent as typed: the digits of a number stay as written.
+    data.clear()
+    data.send_keys('{"price": 12.40}')
+    browser.find_element(By.ID, "insert-submit").click()
+    wait_for(browser, lambda: row_data(browser, "form/test") == '{"price":12.40}', "the exact digits")
 
 
 def test_resumes_after_a_disconnect_without_losing_records(server, browser):

@@ -53,7 +53,7 @@ enum BrokerScript {
         }
 
         /** The exact text of `data` in a record answer `{"seq","event","timestamp","data"}`. */
-        function dataText(raw) {
+        function dataTextOf(raw) {
           let i = raw.indexOf('"event":') + 9;
           while (raw[i] !== '"') i += raw[i] === "\\" ? 2 : 1;
           return raw.slice(raw.indexOf('"data":', i) + 7, raw.length - 1);
@@ -80,7 +80,7 @@ enum BrokerScript {
         function records(raw) {
           return elements(raw).map((part) => {
             const answer = JSON.parse(part);
-            return record(answer.seq, answer.event, answer.timestamp, dataText(part));
+            return record(answer.seq, answer.event, answer.timestamp, dataTextOf(part));
           });
         }
 
@@ -217,12 +217,19 @@ enum BrokerScript {
 
           /** Inserts one record; resolves to the stored record, or throws a BrokerError
            * (a 409 has `currentSeq`). Options: `expectedSeq`, `idempotencyKey`. */
-          async insert(event, data, { expectedSeq, idempotencyKey } = {}) {
-            const body = { event, data };
-            if (expectedSeq !== undefined) body.expectedSeq = expectedSeq;
-            const { text } = await this.send(JSON.stringify(body), "application/json", idempotencyKey);
+          async insert(event, data, options = {}) {
+            return this.insertText(event, JSON.stringify(data), options);
+          }
+
+          /** Inserts one record whose data is JSON text, stored exactly as written
+           * (`{"price": 12.40}` keeps its digits, which `insert` cannot: JavaScript numbers
+           * do not); the server refuses text that is not JSON with a 400. */
+          async insertText(event, dataText, { expectedSeq, idempotencyKey } = {}) {
+            const seq = expectedSeq === undefined ? "" : `,"expectedSeq":${JSON.stringify(expectedSeq)}`;
+            const body = `{"event":${JSON.stringify(event)}${seq},"data":${dataText}}`;
+            const { text } = await this.send(body, "application/json", idempotencyKey);
             const answer = JSON.parse(text);
-            return record(answer.seq, answer.event, answer.timestamp, dataText(text));
+            return record(answer.seq, answer.event, answer.timestamp, dataTextOf(text));
           }
 
           /** Inserts records all or none: `[{event, data, expectedSeq?}, …]`; resolves to the
@@ -319,6 +326,8 @@ enum BrokerScript {
           on(type: "change", listener: (name: string, record: BrokerRecord, previous: BrokerRecord | undefined) => void): () => void;
           on(type: "status", listener: (status: BrokerStatus) => void): () => void;
           insert(event: string, data: unknown, options?: InsertOptions): Promise<BrokerRecord>;
+          /** One record whose data is JSON text, stored exactly as written. */
+          insertText(event: string, dataText: string, options?: InsertOptions): Promise<BrokerRecord>;
           insertBatch(entries: BatchEntry[], options?: { idempotencyKey?: string }): Promise<BrokerRecord[]>;
           history(event: string, options?: { after?: number; limit?: number; since?: number; until?: number }): Promise<BrokerRecord[]>;
           stateAt(instant: { at?: number; seq?: number }): Promise<{ seq: number; state: Map<string, BrokerRecord> }>;

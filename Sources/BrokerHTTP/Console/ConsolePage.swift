@@ -276,11 +276,12 @@ enum ConsolePage {
           errorBox.textContent = ""; resultBox.textContent = "";
           const name = document.getElementById("insert-event").value;
           if (!name.trim()) { errorBox.textContent = "Give the event a name."; return; }
-          let data;
-          try { data = JSON.parse(document.getElementById("insert-data").value); }
+          // Checked here for a quick message, then sent as typed: 12.40 is stored as 12.40.
+          const text = document.getElementById("insert-data").value;
+          try { JSON.parse(text); }
           catch (error) { errorBox.textContent = `The data is not valid JSON: ${error.message}`; return; }
           try {
-            const stored = await live.insert(name, data);
+            const stored = await live.insertText(name, text);
             resultBox.textContent = `stored as seq ${stored.seq}`;
           } catch (error) { errorBox.textContent = error.name === "BrokerError" ? error.message : `The insert failed: ${error.message}`; }
         });
