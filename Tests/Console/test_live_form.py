@@ -24,6 +24,12 @@ def value(browser, field):
     return browser.execute_script("return document.getElementById(arguments[0]).value", field)
 
 
+def stored(server, name):
+    """The data of `name`'s latest record, or None before it has one."""
+    records = server.get("/state?event=" + name)
+    return records[0]["data"] if records else None
+
+
 def change(browser, field, text):
     """What a person does: types a value and leaves the field."""
     browser.execute_script(
@@ -46,7 +52,7 @@ def test_two_windows_edit_one_form():
         # The second window stops hearing changes: its next edit is made on a stale value.
         second.execute_script("window.live.close()")
         change(first, "title", "Yearly plan")
-        wait_for(first, lambda: server.get("/state?event=form/title")[0]["data"] == "Yearly plan", "the change was not stored")
+        wait_for(first, lambda: stored(server, "form/title") == "Yearly plan", "the change was not stored")
         change(second, "title", "Monthly plan")
         wait_for(second, lambda: "changed elsewhere first" in second.find_element(By.ID, "title-note").text, "no conflict shown")
         assert value(second, "title") == "Yearly plan"  # the other person's value
@@ -72,7 +78,7 @@ def test_the_page_works_opened_from_the_file_system():
         browser.get(f"{page}?server=http://127.0.0.1:{server.port}")
         wait_for(browser, lambda: value(browser, "title") == "from the server", "the file page did not get the snapshot")
         change(browser, "owner", "li")
-        wait_for(browser, lambda: server.get("/state?event=form/owner")[0]["data"] == "li", "the file page's insert was not stored")
+        wait_for(browser, lambda: stored(server, "form/owner") == "li", "the file page's insert was not stored")
     finally:
         browser.quit()
         server.remove()
