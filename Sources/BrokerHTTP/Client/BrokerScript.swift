@@ -40,38 +40,71 @@ enum BrokerScript {
           return new Live(baseURL, options);
         }
 
+        /** The end of the JSON value starting at text[start], in compact JSON as the server
+         * writes it. What keeps exact texts exact: values are cut out, never re-encoded. */
+        function valueEnd(text, start) {
+          let depth = 0, i = start;
+          do {
+            const c = text[i];
+            if (c === '"') { i++; while (text[i] !== '"') i += text[i] === "\\" ? 2 : 1; }
+            else if (c === "{" || c === "[") depth++;
+            else if (c === "}" || c === "]") depth--;
+            else if (depth === 0) { while (i < text.length && !",}]".includes(text[i])) i++; return i; }
+            i++;
+          } while (depth > 0);
+          return i;
+        }
+
+        /** The exact text of each member of a JSON object's text (name → text), or null for
+         * another value: `{"c":21.0}` gives `c` → `21.0`. */
+        export function members(text) {
+          if (text[0] !== "{") return null;
+          const found = new Map();
+          let i = 1;
+          while (text[i] !== "}") {
+            const keyEnd = valueEnd(text, i);
+            const end = valueEnd(text, keyEnd + 1);
+            found.set(JSON.parse(text.slice(i, keyEnd)), text.slice(keyEnd + 1, end));
+            i = text[end] === "," ? end + 1 : end;
+          }
+          return found;
+        }
+
+        /** The name of a record or an envelope, and where its text ends. */
+        function nameOf(raw) {
+          const start = raw.indexOf('"event":') + 8;
+          const end = valueEnd(raw, start);
+          return { event: JSON.parse(raw.slice(start, end)), end };
+        }
+
+        /** The exact text of `data`, the last member of a record or an envelope, found after
+         * `from` without scanning the data itself. */
+        function lastData(raw, from) {
+          return raw.slice(raw.indexOf('"data":', from) + 7, raw.length - 1);
+        }
+
         /** Splits an envelope `{"event":…,"timestamp":…,"data":…}` (SPEC.md 4.3) into the
-         * name, the timestamp and the exact text of the data, its last member. */
+         * name, the timestamp and the exact text of the data. */
         export function splitEnvelope(raw) {
-          let i = raw.indexOf('"event":') + 9;
-          while (raw[i] !== '"') i += raw[i] === "\\" ? 2 : 1;
-          const event = JSON.parse(raw.slice(raw.indexOf('"event":') + 8, i + 1));
-          const stamp = raw.indexOf('"timestamp":', i) + 12;
+          const { event, end } = nameOf(raw);
+          const stamp = raw.indexOf('"timestamp":', end) + 12;
           const comma = raw.indexOf(",", stamp);
-          const text = raw.slice(raw.indexOf('"data":', comma) + 7, raw.length - 1);
-          return { event, timestamp: Number(raw.slice(stamp, comma)), text };
+          return { event, timestamp: Number(raw.slice(stamp, comma)), text: lastData(raw, comma) };
         }
 
         /** The exact text of `data` in a record answer `{"seq","event","timestamp","data"}`. */
         function dataTextOf(raw) {
-          let i = raw.indexOf('"event":') + 9;
-          while (raw[i] !== '"') i += raw[i] === "\\" ? 2 : 1;
-          return raw.slice(raw.indexOf('"data":', i) + 7, raw.length - 1);
+          return lastData(raw, nameOf(raw).end);
         }
 
-        /** The raw text of each element of a JSON array of objects. */
+        /** The raw text of each element of a JSON array. */
         function elements(raw) {
           const parts = [];
-          let depth = 0, start = -1;
-          for (let i = 0; i < raw.length; i++) {
-            const c = raw[i];
-            if (c === '"') {
-              for (i++; raw[i] !== '"'; i++) if (raw[i] === "\\") i++;
-            } else if (c === "[" || c === "{") {
-              if (depth++ === 1) start = i;
-            } else if (c === "]" || c === "}") {
-              if (--depth === 1) parts.push(raw.slice(start, i + 1));
-            }
+          let i = 1;
+          while (i < raw.length && raw[i] !== "]") {
+            const end = valueEnd(raw, i);
+            parts.push(raw.slice(i, end));
+            i = raw[end] === "," ? end + 1 : end;
           }
           return parts;
         }
@@ -335,6 +368,9 @@ enum BrokerScript {
         }
 
         export declare function connect(baseURL: string, options?: ConnectOptions): Live;
+
+        /** The exact text of each member of a JSON object's text, or null for another value. */
+        export declare function members(text: string): Map<string, string> | null;
 
         /** The parts of an envelope message's data (SPEC.md 4.3). */
         export declare function splitEnvelope(raw: string): { event: string; timestamp: number; text: string };

@@ -119,7 +119,9 @@ enum ConsolePage {
         </main>
         <script type="module">
         // The page is a client of broker.js (SPEC.md 4.15) like any other.
-        import { connect as connectBroker } from "/broker.js";
+        // `members` gives each member's exact text, so the history's change lines keep
+        // a number's digits (21.0 stays 21.0).
+        import { connect as connectBroker, members } from "/broker.js";
         const rows = new Map();          // event name -> {seq, timestamp, data, row}
         const tbody = document.querySelector("#latest tbody");
         const filterInput = document.getElementById("filter");
@@ -136,36 +138,6 @@ enum ConsolePage {
         function token() { return sessionStorage.getItem(tokenKey) || ""; }
         function showTokenState(text) { tokenState.textContent = text || (token() ? "using the pasted token" : "no token pasted"); }
 
-        /// The end of the JSON value starting at text[start] (compact JSON, as the server sends).
-        /// Values are shown as their exact text, so numbers keep their digits (12.40 stays 12.40).
-        function valueEnd(text, start) {
-          let depth = 0, i = start;
-          do {
-            const c = text[i];
-            if (c === '"') { i++; while (text[i] !== '"') i += text[i] === "\\" ? 2 : 1; }
-            else if (c === "{" || c === "[") depth++;
-            else if (c === "}" || c === "]") depth--;
-            else if (depth === 0) { while (i < text.length && !",}]".includes(text[i])) i++; return i; }
-            i++;
-          } while (depth > 0);
-          return i;
-        }
-
-        /// The exact text of each member of a JSON object's text, or null for another value:
-        /// what the history's change lines show, so numbers keep their digits (21.0 stays 21.0).
-        function members(text) {
-          if (text[0] !== "{") return null;
-          const found = new Map();
-          let i = 1;
-          while (text[i] !== "}") {
-            const keyEnd = valueEnd(text, i);
-            const key = JSON.parse(text.slice(i, keyEnd));
-            const end = valueEnd(text, keyEnd + 1);
-            found.set(key, text.slice(keyEnd + 1, end));
-            i = text[end] === "," ? end + 1 : end;
-          }
-          return found;
-        }
         function timeText(ms) { return new Date(ms).toISOString().replace("T", " ").replace("Z", " UTC"); }
 
         function visible(name) { return name.toLowerCase().includes(filterInput.value.trim().toLowerCase()); }
