@@ -77,29 +77,16 @@ public enum BrokerServer {
         router.get("/healthz") { _, _ in reads.health() }
         router.get("/metrics") { request, _ in try reads.prometheus(grant: try await access.grant(for: request)) }
         if configuration.console {
-            let page = ByteBuffer(string: ConsolePage.html)
-            router.get("/") { _, _ in
-                Response(
-                    status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
-                    body: ResponseBody(byteBuffer: page))
-            }
+            serve(ConsolePage.html, at: "/", fields: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"], on: router)
         }
-        let document = ByteBuffer(string: OpenAPIDocument.json)
-        router.get("/openapi.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: document))
-        }
-        let script = ByteBuffer(string: BrokerScript.javascript)
-        let declarations = ByteBuffer(string: BrokerScript.declarations)
-        router.get("/broker.js") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],
-                body: ResponseBody(byteBuffer: script))
-        }
-        router.get("/broker.d.ts") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "application/typescript; charset=utf-8", .cacheControl: "no-cache"],
-                body: ResponseBody(byteBuffer: declarations))
-        }
+        serve(OpenAPIDocument.json, at: "/openapi.json", fields: [.contentType: "application/json; charset=utf-8"], on: router)
+        serve(
+            BrokerScript.javascript, at: "/broker.js", fields: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"], on: router
+        )
+        serve(
+            BrokerScript.declarations, at: "/broker.d.ts",
+            fields: [.contentType: "application/typescript; charset=utf-8", .cacheControl: "no-cache"],
+            on: router)
         if let directory = configuration.staticDirectory {
             // FileMiddleware answers with a file when what it wraps answers 404: the
             // route gives it that 404, and a missing file stays one.
@@ -111,16 +98,21 @@ public enum BrokerServer {
         return router
     }
 
+    /// A text compiled into the binary (the console, the OpenAPI document, broker.js),
+    /// served as it is at `path`.
+    private static func serve(_ text: String, at path: RouterPath, fields: HTTPFields, on router: Router<BrokerRequestContext>) {
+        let body = ByteBuffer(string: text)
+        router.get(path) { _, _ in Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: body)) }
+    }
+
     /// Plain HTTP/1.1, or with TLS, HTTP/2 negotiated by ALPN with HTTP/1.1 as fallback.
     private static func server(_ configuration: ServerConfiguration, metrics: BrokerMetrics) throws -> HTTPServerBuilder {
         let idleTimeout = TimeAmount(configuration.idleTimeout)
         let writeTimeout = TimeAmount(configuration.writeTimeout)
         let timedOut = metrics.streamWriteTimeouts
+        let streamTimeout: @Sendable () -> StreamWriteTimeout = { StreamWriteTimeout(timeout: writeTimeout) { timedOut.increment() } }
         guard let certificates = configuration.tls else {
-            return .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [SmallReceiveBuffers(), StreamWriteTimeout(timeout: writeTimeout) { timedOut.increment() }],
-                    idleTimeout: idleTimeout))
+            return .http1(configuration: .init(additionalChannelHandlers: [SmallReceiveBuffers(), streamTimeout()], idleTimeout: idleTimeout))
         }
         // No SmallReceiveBuffers here: this configuration also serves HTTP/2 streams,
         // whose channels do not take a receive allocator (NIO traps on it).
@@ -129,7 +121,7 @@ public enum BrokerServer {
             configuration: .init(
                 idleTimeout: configuration.idleTimeout, gracefulCloseTimeout: gracefulShutdownLimit,
                 streamConfiguration: .init(
-                    additionalChannelHandlers: [StreamWriteTimeout(timeout: writeTimeout) { timedOut.increment() }],
+                    additionalChannelHandlers: [streamTimeout()],
                     idleTimeout: idleTimeout)))
     }
 

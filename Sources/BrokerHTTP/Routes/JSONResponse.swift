@@ -54,15 +54,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response =
                 error.body.map { JSONResponse.make(error.status, $0, headers: error.headers) }
                 ?? JSONResponse.error(error.status, error.reason, headers: error.headers)
-        } catch let error as any HTTPResponseError
-            where error.status == .notFound && routes.isOtherMethod(request.method.rawValue, on: request.uri.path)
-        {
-            let allowed = routes.methods(for: request.uri.path)
-            response = JSONResponse.error(
-                .methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.uri.path)",
-                headers: [.allow: allowed.joined(separator: ", ")])
         } catch let error as any HTTPResponseError {
-            response = JSONResponse.error(error.status, Self.reason(for: error.status, request: request))
+            response = answer(error.status, request)
         } catch {
             response = JSONResponse.error(.internalServerError, "internal error: \(error)")
         }
@@ -76,6 +69,15 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         metrics.requestDuration(method: request.method.rawValue, route: route, status: response.status.code)
             .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
         return response
+    }
+
+    /// Hummingbird's own error: a 404 for a path routed for other methods is a 405.
+    private func answer(_ status: HTTPResponse.Status, _ request: Request) -> Response {
+        if status == .notFound, let allowed = routes.methods(otherThan: request.method.rawValue, on: request.uri.path) {
+            return JSONResponse.error(
+                .methodNotAllowed, Self.reason(for: .methodNotAllowed, request: request), headers: [.allow: allowed.joined(separator: ", ")])
+        }
+        return JSONResponse.error(status, Self.reason(for: status, request: request))
     }
 
     private static func reason(for status: HTTPResponse.Status, request: Request) -> String {
@@ -105,18 +107,14 @@ final class RouteMethods: Sendable {
         }
     }
 
-    /// The methods routed for `path`; empty when no route has it.
-    func methods(for path: String) -> [String] {
+    /// The methods routed for `path` when it is routed but not for `method` (a 405
+    /// rather than a 404); nil otherwise.
+    func methods(otherThan method: String, on path: String) -> [String]? {
         let components = path.split(separator: "/")
-        return table.withLock { table in
+        let allowed = table.withLock { table in
             table.filter { Self.matches($0.components, components) }.flatMap(\.methods).sorted()
         }
-    }
-
-    /// Whether `path` is routed, but not for `method`: a 405 rather than a 404.
-    func isOtherMethod(_ method: String, on path: String) -> Bool {
-        let allowed = methods(for: path)
-        return !allowed.isEmpty && !allowed.contains(method)
+        return allowed.isEmpty || allowed.contains(method) ? nil : allowed
     }
 
     /// `**` matches one or more components, `*` and `:name` one.
