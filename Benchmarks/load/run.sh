@@ -28,6 +28,7 @@ start_server() {  # $1: fsync policy, then any other serve options
 stop_server() { kill -TERM "$PID"; wait "$PID" || true; rm -rf "$DATA"; }
 # nginx with nchan on a free port, its files in a scratch prefix.
 start_nchan() {
+    command -v nginx >/dev/null || { echo "nginx is missing: apt-get install nginx-light libnginx-mod-nchan"; exit 1; }
     NCHAN=$(mktemp -d)
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     sed -e "s|PREFIX|$NCHAN|g" -e "s|PORT|$PORT|g" Benchmarks/load/nchan.conf > "$NCHAN/nginx.conf"
@@ -80,7 +81,6 @@ done
 # Live latency with records paced, Broker against nchan, twice each: 100 subscribers
 # at 1,000 records/s and 1,000 subscribers at 100 records/s, 5 s of records.
 if phase latency; then
-command -v nginx >/dev/null || { echo "nginx is missing: apt-get install nginx-light libnginx-mod-nchan"; exit 1; }
 for round in 1 2; do
     for server in broker nchan; do
         echo "== paced latency ($server, round $round): 100 subscribers x 5000 records, 1000 records/s"
@@ -92,7 +92,6 @@ done
 fi
 # Fan-out as fast as the publishers are answered, Broker against nchan, twice each.
 if phase fanout; then
-command -v nginx >/dev/null || { echo "nginx is missing: apt-get install nginx-light libnginx-mod-nchan"; exit 1; }
 for round in 1 2; do
     for server in broker nchan; do
         echo "== SSE fan-out ($server, round $round): $SUBSCRIBERS subscribers x $RECORDS records, 4 publishers, unpaced"
