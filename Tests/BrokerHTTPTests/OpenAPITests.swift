@@ -27,23 +27,17 @@ import Testing
     }
 
     @Test func theDocumentDescribesEveryRouteAndNoOther() async throws {
-        let directory = NSTemporaryDirectory() + "openapi-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var options = LogOptions(compression: false, durability: .never)
-        options.logger.logLevel = .critical
-        let log = try EventLog.open(directory: directory, options: options)
-        let metrics = BrokerMetrics()
-        let hub = SubscriberHub(log: log, bufferBytes: 8 << 20, heartbeat: .seconds(60), metrics: metrics, logger: Logger(label: "test"))
-        // With every optional route on: the console (the default) and --static.
-        var configuration = ServerConfiguration()
-        configuration.staticDirectory = directory
-        let router = BrokerServer.makeRouter(log: log, configuration: configuration, metrics: metrics, hub: hub)
-        let routes = Set(router.routes.map { Self.normalized($0.method.rawValue, $0.path.description) })
-        let documented = try Self.documentedOperations()
-        #expect(routes.subtracting(documented).isEmpty, "routes the document does not describe: \(routes.subtracting(documented).sorted())")
-        #expect(documented.subtracting(routes).isEmpty, "described but not routed: \(documented.subtracting(routes).sorted())")
-        #expect(routes.count >= 8)
-        await log.close()
+        try await ScratchHub.with("openapi") { scratch in
+            // With every optional route on: the console (the default) and --static.
+            var configuration = ServerConfiguration()
+            configuration.staticDirectory = scratch.directory
+            let router = BrokerServer.makeRouter(log: scratch.log, configuration: configuration, metrics: scratch.metrics, hub: scratch.hub)
+            let routes = Set(router.routes.map { Self.normalized($0.method.rawValue, $0.path.description) })
+            let documented = try Self.documentedOperations()
+            #expect(routes.subtracting(documented).isEmpty, "routes the document does not describe: \(routes.subtracting(documented).sorted())")
+            #expect(documented.subtracting(routes).isEmpty, "described but not routed: \(documented.subtracting(routes).sorted())")
+            #expect(routes.count >= 8)
+        }
     }
 
     @Test func theServerServesTheDocument() async throws {

@@ -120,27 +120,22 @@ import Testing
     /// A burst of records reaches a subscriber complete and in order through the
     /// queues.
     @Test func aBurstArrivesWholeAndInOrder() async throws {
-        let directory = NSTemporaryDirectory() + "hub-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var options = LogOptions(compression: false, durability: .never)
-        options.logger.logLevel = .critical
-        let log = try EventLog.open(directory: directory, options: options)
-        let hub = SubscriberHub(log: log, bufferBytes: 8 << 20, heartbeat: .seconds(60), metrics: BrokerMetrics(), logger: Logger(label: "test"))
-        let running = Task { try await hub.run() }
-        defer { running.cancel() }
-        let registration = try #require(hub.register(.everything, format: .named))
-        let output = RecordingOutput()
-        let streaming = Task { await registration.messages.stream(to: output, through: LoopWriter(eventLoop: output.eventLoop)) }
-        let count = 500
-        // One batch: the records reach the hub back to back, whatever the machine's speed.
-        _ = try await log.append((1...count).map { AppendEntry(event: "burst", data: Array("\($0)".utf8)) })
-        func ids() -> [UInt64] {
-            output.writes.joined().split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { UInt64($0.dropFirst(4))! }
+        try await ScratchHub.with("hub") { scratch in
+            let running = Task { try await scratch.hub.run() }
+            defer { running.cancel() }
+            let registration = try #require(scratch.hub.register(.everything, format: .named))
+            let output = RecordingOutput()
+            let streaming = Task { await registration.messages.stream(to: output, through: LoopWriter(eventLoop: output.eventLoop)) }
+            let count = 500
+            // One batch: the records reach the hub back to back, whatever the machine's speed.
+            _ = try await scratch.log.append((1...count).map { AppendEntry(event: "burst", data: Array("\($0)".utf8)) })
+            func ids() -> [UInt64] {
+                output.writes.joined().split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { UInt64($0.dropFirst(4))! }
+            }
+            _ = await Self.eventually { ids().count >= count }
+            #expect(ids() == Array(1...UInt64(count)))
+            scratch.hub.unregister(registration.id)
+            await streaming.value
         }
-        _ = await Self.eventually { ids().count >= count }
-        #expect(ids() == Array(1...UInt64(count)))
-        hub.unregister(registration.id)
-        await streaming.value
-        await log.close()
     }
 }
