@@ -8,16 +8,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := FuzzSegments FuzzInsertBody FuzzCheckpoint
 
-.PHONY: bench bench-full load deps deps-browser deps-openapi test-openapi build release run test test-swift test-console lint format screenshot test-tsan stress fuzz clean
+.PHONY: bench bench-full load deps deps-browser deps-openapi test-openapi test-cluster build release run test test-swift test-console lint format screenshot test-tsan stress fuzz clean
 
 # What swift format checks (.swift-format); the toolchain has it.
 FORMAT_PATHS := Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Fuzz/Sources
 
-## deps: install liblz4-dev and pkg-config (the build), openssl and curl (the TLS and token tests) with apt-get when missing
+## deps: install liblz4-dev and pkg-config (the build), openssl and curl (the TLS and token tests), nats-server (the cluster tests) with apt-get when missing
 deps:
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists liblz4 || ! command -v openssl >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then \
-		echo "Installing liblz4-dev, pkg-config, openssl and curl with apt-get"; \
-		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblz4-dev pkg-config openssl curl; \
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists liblz4 || ! command -v openssl >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1 || { ! command -v nats-server >/dev/null 2>&1 && ! [ -x /usr/sbin/nats-server ]; }; then \
+		echo "Installing liblz4-dev, pkg-config, openssl, curl and nats-server with apt-get"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblz4-dev pkg-config openssl curl nats-server; \
 	fi
 
 ## build: debug build of everything, tests included
@@ -40,8 +40,8 @@ deps-browser:
 	fi
 	@python3 -c "import selenium, pytest, h2" 2>/dev/null || python3 -m pip install -q selenium pytest h2
 
-## test: the format lint, one debug build, then every test (Swift suites, the console in Chromium, Schemathesis against /openapi.json)
-test: lint test-swift test-console test-openapi
+## test: the format lint, one debug build, then every test (Swift suites, the console in Chromium, Schemathesis against /openapi.json, the JetStream cluster)
+test: lint test-swift test-console test-openapi test-cluster
 
 ## lint: swift format lint --strict over the sources, tests, benchmarks and fuzz targets
 lint:
@@ -64,6 +64,10 @@ deps-openapi:
 ## test-openapi: Schemathesis against a live server with its own OpenAPI document (Tests/OpenAPI/run.sh)
 test-openapi: build deps deps-openapi
 	Tests/OpenAPI/run.sh
+
+## test-cluster: a 3-node nats-server cluster and two fronts on 127.0.0.1: failover of the leader and of a front, restart, export (Tests/Cluster)
+test-cluster: build deps deps-browser
+	cd Tests/Cluster && python3 -m pytest -q test_cluster.py
 
 ## screenshot: docs/console.png, the console with sample data
 screenshot: build deps-browser

@@ -74,18 +74,38 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // A NATS client on SwiftNIO: the core protocol with headers, request/reply,
+        // reconnection, and the JetStream calls and ordered consumer Broker uses.
+        .target(
+            name: "BrokerNATS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The event store over a replicated JetStream stream (`serve --nats`, `export`).
+        .target(
+            name: "BrokerJetStream",
+            dependencies: [
+                "BrokerLog", "BrokerJSON", "BrokerNATS",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // What the libFuzzer targets in Fuzz/ check, shared with the corpus-replay tests.
         .target(name: "BrokerFuzzChecks", dependencies: ["BrokerLog", "BrokerJSON"]),
         .executableTarget(
             name: "broker",
             dependencies: [
-                "BrokerLog", "BrokerHTTP", "BrokerJSON",
+                "BrokerLog", "BrokerHTTP", "BrokerJSON", "BrokerJetStream", "BrokerNATS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "BrokerLogTests", dependencies: ["BrokerLog", "BrokerTestSupport", "CCRC32C"]),
         .testTarget(name: "BrokerJSONTests", dependencies: ["BrokerJSON"]),
+        .testTarget(name: "BrokerNATSTests", dependencies: ["BrokerNATS", "BrokerJetStream", "BrokerLog", "BrokerTestSupport"]),
         // Finding and running the `broker` executable, for the suites that drive it.
         .target(name: "BrokerTestSupport", dependencies: ["BrokerLog"], path: "Tests/Support/BrokerTestSupport"),
         .testTarget(

@@ -63,9 +63,9 @@ final class BrokerMetrics: Sendable {
 
     /// The Prometheus text, with the log's counters and the subscriber count brought
     /// up to date (read at scrape time, so the gauge is never stale).
-    func render(from log: EventLog, subscribers count: Int) -> [UInt8] {
+    func render(from store: any EventStore, subscribers count: Int) -> [UInt8] {
         subscribers.record(count)
-        let now = log.statistics
+        let now = store.statistics
         let previous = reported.withLock { reported in
             defer { reported = now }
             return reported

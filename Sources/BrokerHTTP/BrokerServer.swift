@@ -15,17 +15,17 @@ import UnixSignals
 
 /// The HTTP server over one log: routes, CORS, metrics and the SSE hub.
 public enum BrokerServer {
-    /// The application serving `log`. Its services include the SSE hub; running it
+    /// The application serving `store`. Its services include the SSE hub; running it
     /// (for example with `runService()`) serves until graceful shutdown.
     public static func makeApplication(
-        log: EventLog, configuration: ServerConfiguration,
+        store: any EventStore, configuration: ServerConfiguration,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let metrics = BrokerMetrics()
         let hub = SubscriberHub(
-            log: log, bufferBytes: configuration.subscriberBufferBytes, heartbeat: configuration.heartbeat,
+            store: store, bufferBytes: configuration.subscriberBufferBytes, heartbeat: configuration.heartbeat,
             metrics: metrics, logger: configuration.logger)
-        let router = makeRouter(log: log, configuration: configuration, metrics: metrics, hub: hub)
+        let router = makeRouter(store: store, configuration: configuration, metrics: metrics, hub: hub)
         var app = Application(
             router: router,
             server: try server(configuration, metrics: metrics),
@@ -41,7 +41,7 @@ public enum BrokerServer {
 
     /// Every route of the server (SPEC.md 4), with CORS and the JSON error form. The
     /// OpenAPI document describes exactly these (`OpenAPITests`).
-    static func makeRouter(log: EventLog, configuration: ServerConfiguration, metrics: BrokerMetrics, hub: SubscriberHub)
+    static func makeRouter(store: any EventStore, configuration: ServerConfiguration, metrics: BrokerMetrics, hub: SubscriberHub)
         -> Router<BrokerRequestContext>
     {
         let router = Router(context: BrokerRequestContext.self)
@@ -60,20 +60,20 @@ public enum BrokerServer {
         router.add(middleware: JSONErrorMiddleware(metrics: metrics, routes: routeMethods))
 
         let insert = InsertRoute(
-            log: log, maxBodyBytes: configuration.maxBodyBytes, maxBatch: configuration.maxBatch, maxJSONDepth: configuration.maxJSONDepth,
+            store: store, maxBodyBytes: configuration.maxBodyBytes, maxBatch: configuration.maxBatch, maxJSONDepth: configuration.maxJSONDepth,
             metrics: metrics,
             access: access)
-        let events = EventsRoute(log: log, hub: hub, access: access)
-        let reads = ReadRoutes(log: log, hub: hub, metrics: metrics, access: access)
+        let events = EventsRoute(store: store, hub: hub, access: access)
+        let reads = ReadRoutes(store: store, hub: hub, metrics: metrics, access: access)
         router.post("/insert") { request, _ in try await insert.handle(request, grant: try await access.grant(for: request)) }
         router.get("/events") { request, context in
             try events.handle(request, channel: context.channel, grant: try await access.grant(for: request))
         }
         router.get("/audit/**") { request, context in
-            try reads.audit(
+            try await reads.audit(
                 request, event: context.parameters.getCatchAll().joined(separator: "/"), grant: try await access.grant(for: request))
         }
-        router.get("/state") { request, _ in try reads.state(request, grant: try await access.grant(for: request)) }
+        router.get("/state") { request, _ in try await reads.state(request, grant: try await access.grant(for: request)) }
         router.get("/healthz") { _, _ in reads.health() }
         router.get("/metrics") { request, _ in try reads.prometheus(grant: try await access.grant(for: request)) }
         if configuration.console {
@@ -130,19 +130,18 @@ public enum BrokerServer {
     /// How long after SIGTERM or SIGINT the process exits whatever still runs.
     static let exitDeadline = Duration.milliseconds(1000)
 
-    /// Opens the log, serves until SIGINT or SIGTERM, then closes the log: no new
-    /// inserts, pending ones answered, subscribers closed, everything fsynced.
-    public static func run(configuration: ServerConfiguration) async throws {
-        let log = try EventLog.open(directory: configuration.dataDirectory, options: configuration.log)
-        let closer = LogCloser(log: log)
+    /// Serves `store` until SIGINT or SIGTERM, then closes it: no new inserts,
+    /// pending ones answered, subscribers closed, everything made durable.
+    public static func run(store: any EventStore, configuration: ServerConfiguration) async throws {
+        let closer = StoreCloser(store: store)
         let scheme = configuration.tls == nil ? "http" : "https (HTTP/2 and HTTP/1.1)"
         let access = configuration.accessControl == nil ? "off" : "on"
         let watchdog = Task { await exitAfterDeadline(closer: closer, logger: configuration.logger) }
         defer { watchdog.cancel() }
         do {
-            let app = try makeApplication(log: log, configuration: configuration) { channel in
+            let app = try makeApplication(store: store, configuration: configuration) { channel in
                 configuration.logger.info(
-                    "Broker listening on \(channel.localAddress?.description ?? "?") over \(scheme), access control \(access), data in \(configuration.dataDirectory)"
+                    "Broker listening on \(channel.localAddress?.description ?? "?") over \(scheme), access control \(access), \(store.summary)"
                 )
             }
             // A client that stops reading mid-stream would hold a graceful shutdown for
@@ -156,7 +155,7 @@ public enum BrokerServer {
             throw error
         }
         await closer.close()
-        configuration.logger.info("Broker stopped; last seq \(log.lastSeq)")
+        configuration.logger.info("Broker stopped; last seq \(store.lastSeq)")
     }
 
     /// The last resort of the 2-second promise (SPEC 4.10): an HTTP/2 stream to a
@@ -164,7 +163,7 @@ public enum BrokerServer {
     /// for a flow-control window that never opens), so once the deadline after the
     /// first SIGTERM or SIGINT has passed, the log is closed (fsynced) and the process
     /// exits 0, taking such connections with it.
-    private static func exitAfterDeadline(closer: LogCloser, logger: Logger) async {
+    private static func exitAfterDeadline(closer: StoreCloser, logger: Logger) async {
         for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
             try? await Task.sleep(for: exitDeadline)
             if Task.isCancelled { return }
@@ -189,18 +188,18 @@ struct BrokerRequestContext: RequestContext {
     }
 }
 
-/// Closes the log once, whichever of the normal stop and the exit deadline comes first.
-private final class LogCloser: Sendable {
-    private let log: EventLog
+/// Closes the store once, whichever of the normal stop and the exit deadline comes first.
+private final class StoreCloser: Sendable {
+    private let store: any EventStore
     private let closing = Mutex<Task<Void, Never>?>(nil)
 
-    init(log: EventLog) { self.log = log }
+    init(store: any EventStore) { self.store = store }
 
     func close() async {
         let task = closing.withLock { closing in
             if let closing { return closing }
-            let log = self.log
-            let task = Task { await log.close() }
+            let store = self.store
+            let task = Task { await store.close() }
             closing = task
             return task
         }

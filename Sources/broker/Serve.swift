@@ -1,13 +1,17 @@
 import ArgumentParser
 import BrokerAuth
 import BrokerHTTP
+import BrokerJetStream
 import BrokerLog
+import BrokerNATS
 import Foundation
 import Logging
 
-/// `broker serve`: the HTTP server over a data directory.
+/// `broker serve`: the HTTP server over a data directory, or as a front over a
+/// JetStream stream (`--nats`).
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the HTTP server over a data directory.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP server over a data directory, or with --nats as a front over a replicated JetStream stream.")
 
     @Option(help: "Address to listen on (env HOST; default 0.0.0.0).")
     var host: String?
@@ -15,6 +19,15 @@ struct Serve: AsyncParsableCommand {
     var port: Int?
     @Option(name: .customLong("data-dir"), help: "Data directory (env BROKER_DATA_DIR; default ./data).")
     var dataDir: String?
+    @Option(
+        help:
+            "NATS servers (nats://[user:pass@]host:port, comma-separated): serve as a front over a JetStream stream instead of a data directory (env BROKER_NATS)."
+    )
+    var nats: String?
+    @Option(name: .customLong("nats-stream"), help: "The JetStream stream of a front (env BROKER_NATS_STREAM; default BROKER).")
+    var natsStream: String?
+    @Option(name: .customLong("nats-replicas"), help: "Replicas of the stream when a front creates it.")
+    var natsReplicas: Int = 3
     @Option(help: "CORS origin allowed, * for any (env BROKER_ORIGIN; default *).")
     var origin: String?
     @Option(help: "Record compression: none or lz4.")
@@ -106,6 +119,8 @@ struct Serve: AsyncParsableCommand {
         if writeTimeoutMs < 1 { throw ValidationError("--write-timeout-ms must be positive") }
         if fsyncIntervalMs < 1 { throw ValidationError("--fsync-interval-ms must be positive") }
         if idleTimeoutMs < 1 { throw ValidationError("--idle-timeout-ms must be positive") }
+        if !(1...5).contains(natsReplicas) { throw ValidationError("--nats-replicas must be 1 to 5") }
+        if let natsStream, let why = Self.streamNameProblem(natsStream) { throw ValidationError("--nats-stream: \(why)") }
         if jwtLeewaySeconds < 0 { throw ValidationError("--jwt-leeway-s must not be negative") }
         if jwtCookie.isEmpty || jwtCookie.contains(where: { $0 == "=" || $0 == ";" || $0 == " " || $0 == "," }) {
             throw ValidationError("--jwt-cookie must be a cookie name (no =, ;, comma or space)")
@@ -139,11 +154,40 @@ struct Serve: AsyncParsableCommand {
         configuration.log.idempotencyMaxKeys = idempotencyMaxKeys
         configuration.accessControl = try await accessControl(environment)
         configuration.tls = try certificates(environment)
+        let store: any EventStore
         do {
-            try await BrokerServer.run(configuration: configuration)
+            store = try await openStore(configuration, environment)
         } catch let error as LogError {
             throw ValidationError("cannot open the log: \(error)")
         }
+        try await BrokerServer.run(store: store, configuration: configuration)
+    }
+
+    /// The data directory's segment log, or with `--nats` the JetStream store.
+    func openStore(_ configuration: ServerConfiguration, _ environment: [String: String]) async throws -> any EventStore {
+        guard let urls = nats ?? environment["BROKER_NATS"] else {
+            return try EventLog.open(directory: configuration.dataDirectory, options: configuration.log)
+        }
+        let servers: [NATSServerAddress]
+        switch NATSServerAddress.parseList(urls) {
+        case .success(let parsed): servers = parsed
+        case .failure(let error): throw ValidationError("--nats: \(error)")
+        }
+        var options = JetStreamStore.Options(servers: servers)
+        options.stream = natsStream ?? environment["BROKER_NATS_STREAM"] ?? options.stream
+        if let why = Self.streamNameProblem(options.stream) { throw ValidationError("BROKER_NATS_STREAM: \(why)") }
+        options.replicas = natsReplicas
+        options.duplicateWindow = .seconds(idempotencyWindow.seconds)
+        options.logger = Logger(label: "broker.jetstream")
+        return try await JetStreamStore.open(options)
+    }
+
+    /// Why `name` cannot name a JetStream stream (and the subjects' first token), or nil.
+    static func streamNameProblem(_ name: String) -> String? {
+        let allowed = name.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
+        }
+        return !name.isEmpty && name.utf8.count <= 64 && allowed ? nil : "a stream name is 1 to 64 of A-Z, a-z, 0-9, - and _"
     }
 
     /// Access control from the key options, or nil when no key is given.

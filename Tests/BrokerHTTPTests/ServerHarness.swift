@@ -43,7 +43,7 @@ struct ServerHarness {
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: dataDirectory) } }
         let log = try EventLog.open(directory: dataDirectory, options: configuration.log)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = try BrokerServer.makeApplication(log: log, configuration: configuration) { channel in
+        let app = try BrokerServer.makeApplication(store: log, configuration: configuration) { channel in
             portContinuation.yield(channel.localAddress?.port ?? 0)
         }
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: configuration.logger)

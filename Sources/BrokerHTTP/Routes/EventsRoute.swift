@@ -8,7 +8,7 @@ import NIOCore
 
 /// `GET /events` (SPEC.md 4.3): checks the request and starts an ``EventStream``.
 struct EventsRoute: Sendable {
-    let log: EventLog
+    let store: any EventStore
     let hub: SubscriberHub
     let access: AccessPolicy
 
@@ -22,7 +22,7 @@ struct EventsRoute: Sendable {
             guard let after = UInt64(resumeText.filter { $0 != " " }) else {
                 throw APIError(.badRequest, "Last-Event-ID must be a seq (a non-negative integer), not \(JSONWriter.quoted(resumeText))")
             }
-            let lastSeq = log.lastSeq
+            let lastSeq = store.lastSeq
             if after > lastSeq {
                 // The client saw seqs this log does not have (another or a restored data
                 // directory): its state cannot be trusted, so it gets the snapshot.
@@ -39,7 +39,7 @@ struct EventsRoute: Sendable {
         case let other?: throw APIError(.badRequest, "envelope must be 1 or 0, not \(JSONWriter.quoted(String(other)))")
         }
         let stream = EventStream(
-            log: log, hub: hub, output: ChannelOutput(channel: channel), selector: selector,
+            store: store, hub: hub, output: ChannelOutput(channel: channel), selector: selector,
             format: format, start: start, deadline: grant.validUntil.map(Self.instant))
         return Response(
             status: .ok,

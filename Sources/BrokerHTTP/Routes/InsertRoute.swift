@@ -10,7 +10,7 @@ import NIOCore
 /// validated, appended all or nothing under the fsync policy, and answered; with an
 /// `Idempotency-Key`, a repeat is answered from the log instead of appended again.
 struct InsertRoute: Sendable {
-    let log: EventLog
+    let store: any EventStore
     let maxBodyBytes: Int
     let maxBatch: Int
     let maxJSONDepth: Int
@@ -62,7 +62,7 @@ struct InsertRoute: Sendable {
 
     private func append(_ entries: [AppendEntry], key: IdempotencyKey?, shape: Shape) async throws(APIError) -> AppendResult {
         do throws(LogError) {
-            return try await log.append(entries, idempotencyKey: key)
+            return try await store.append(entries, idempotencyKey: key)
         } catch {
             throw Self.apiError(error, shape: shape)
         }

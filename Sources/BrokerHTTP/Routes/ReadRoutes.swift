@@ -6,14 +6,14 @@ import NIOCore
 
 /// `GET /audit/{event}`, `GET /healthz` and `GET /metrics` (SPEC.md 4.4 to 4.6).
 struct ReadRoutes: Sendable {
-    let log: EventLog
+    let store: any EventStore
     let hub: SubscriberHub
     let metrics: BrokerMetrics
     let access: AccessPolicy
 
     /// The event's history as a JSON array, oldest first, narrowed by the query.
     /// The scope is checked before the log is read, so a refusal tells nothing of it.
-    func audit(_ request: Request, event rawName: String, grant: Grant) throws -> Response {
+    func audit(_ request: Request, event rawName: String, grant: Grant) async throws -> Response {
         guard let event = rawName.removingPercentEncoding, !event.isEmpty else {
             throw APIError(.badRequest, "the event name is not valid percent-encoded UTF-8")
         }
@@ -24,7 +24,7 @@ struct ReadRoutes: Sendable {
         let limit = try Self.integer(request, "limit", Int.self)
         let records: [Record]?
         do {
-            records = try log.history(of: event, since: since, until: until, after: after, limit: limit)
+            records = try await store.history(of: event, since: since, until: until, after: after, limit: limit)
         } catch {
             throw APIError(.serviceUnavailable, "reading the log failed: \(error)")
         }
@@ -36,7 +36,7 @@ struct ReadRoutes: Sendable {
 
     /// `GET /state` (SPEC.md 4.5): the latest record of every selected name as of now,
     /// `?at=MS` or `?seq=N`, in seq order, with the seq it reflects in `X-Broker-Seq`.
-    func state(_ request: Request, grant: Grant) throws -> Response {
+    func state(_ request: Request, grant: Grant) async throws -> Response {
         let selector = try EventsRoute.selector(request, grant: grant, access: access)
         let at = try Self.integer(request, "at", Int64.self)
         let seq = try Self.integer(request, "seq", UInt64.self)
@@ -44,9 +44,9 @@ struct ReadRoutes: Sendable {
         let records: [Record]
         let bound: UInt64
         do {
-            let last = log.lastSeq
-            bound = try at.map { try log.lastSeq(atOrBefore: $0) } ?? min(seq ?? last, last)
-            records = try selector.latest(in: log, upTo: bound)
+            let last = store.lastSeq
+            if let at { bound = try await store.lastSeq(atOrBefore: at) } else { bound = min(seq ?? last, last) }
+            records = try await selector.latest(in: store, upTo: bound)
         } catch {
             throw APIError(.serviceUnavailable, "reading the log failed: \(error)")
         }
@@ -55,20 +55,23 @@ struct ReadRoutes: Sendable {
         return JSONResponse.make(.ok, json, headers: [.brokerSeq: String(bound)])
     }
 
-    /// 200 while the log accepts appends; 503 with the reason once it does not.
+    /// 200 while the store accepts appends; 503 with the reason while it does not.
+    /// The store's details (for a JetStream front, its NATS connection and stream) follow.
     func health() -> Response {
-        guard let failure = log.failure else {
-            return JSONResponse.ok(Array(#"{"status":"ok","lastSeq":\#(log.lastSeq)}"#.utf8))
-        }
-        let body = #"{"status":"failed","error":\#(JSONWriter.quoted(failure.description)),"lastSeq":\#(log.lastSeq)}"#
-        return JSONResponse.make(.serviceUnavailable, Array(body.utf8))
+        let health = store.health
+        var body = #"{"status":"\#(health.failure == nil ? "ok" : "failed")""#
+        if let failure = health.failure { body += #","error":\#(JSONWriter.quoted(failure))"# }
+        body += #","lastSeq":\#(store.lastSeq)"#
+        for detail in health.details { body += ",\(JSONWriter.quoted(detail.name)):\(detail.json)" }
+        body += "}"
+        return JSONResponse.make(health.failure == nil ? .ok : .serviceUnavailable, Array(body.utf8))
     }
 
     func prometheus(grant: Grant) throws(APIError) -> Response {
         try access.requireAdmin(grant)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render(from: log, subscribers: hub.subscriberCount))))
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render(from: store, subscribers: hub.subscriberCount))))
     }
 
     /// A non-negative integer query parameter, or nil when absent.

@@ -34,13 +34,13 @@ struct EventSelector: Sendable {
 
     /// The latest record of every admitted name as of `seq`, in seq order: looked up
     /// name by name for a filter of names only, else by one pass over the index.
-    func latest(in log: EventLog, upTo seq: UInt64) throws(LogError) -> [Record] {
+    func latest(in store: any EventStore, upTo seq: UInt64) async throws(LogError) -> [Record] {
         if let names, prefixes.isEmpty {
             var records: [Record] = []
-            for name in names { if let record = try log.latest(of: name, upTo: seq) { records.append(record) } }
+            for name in names { if let record = try await store.latest(of: name, upTo: seq) { records.append(record) } }
             return records.sorted { $0.seq < $1.seq }
         }
-        if !isFiltered, scope == nil { return try log.latest(upTo: seq) }
-        return try log.latest(upTo: seq, where: admits)
+        if !isFiltered, scope == nil { return try await store.latest(upTo: seq) { _ in true } }
+        return try await store.latest(upTo: seq, where: admits)
     }
 }

@@ -15,7 +15,7 @@ struct EventStream: Sendable {
         case resume(after: UInt64)
     }
 
-    let log: EventLog
+    let store: any EventStore
     let hub: SubscriberHub
     /// The connection: live messages are written to it directly, after the backlog.
     let output: any StreamOutput
@@ -27,6 +27,8 @@ struct EventStream: Sendable {
     let deadline: ContinuousClock.Instant?
 
     private static let chunkBytes = 64 << 10
+    /// Records read from the store at a time while catching up.
+    private static let pageRecords = 512
     /// Rounds of reading the log before joining the hub while it keeps moving.
     private static let catchUpRounds = 8
 
@@ -93,9 +95,8 @@ struct EventStream: Sendable {
     }
 
     private func writeSnapshot(upTo seq: UInt64, to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator) async throws {
-        let records = try selector.latest(in: log, upTo: seq)
-        var remaining = records.makeIterator()
-        try await writeChunked(to: &writer, allocator: allocator) { remaining.next() }
+        let records = try await selector.latest(in: store, upTo: seq)
+        try await writeChunked(records, to: &writer, allocator: allocator)
     }
 
     /// Writes the records from `first` through `last` that this subscriber wants, and
@@ -103,25 +104,23 @@ struct EventStream: Sendable {
     private func writeRecords(from first: UInt64, through last: UInt64, to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator)
         async throws -> UInt64
     {
-        guard first <= last else { return first }
-        let cursor = log.read(from: first)
-        try await writeChunked(to: &writer, allocator: allocator) {
-            while let record = try cursor.next(), record.seq <= last {
-                if selector.admits(record.event) { return record }
-            }
-            return nil
+        var next = first
+        while next <= last {
+            let page = try await store.records(from: next, through: last, limit: Self.pageRecords)
+            // The hub never runs ahead of the store, so pages reach `last`.
+            guard let end = page.last?.seq else { break }
+            try await writeChunked(page.lazy.filter { selector.admits($0.event) }, to: &writer, allocator: allocator)
+            next = end + 1
         }
-        // The hub never runs ahead of the log, so the cursor reached `last`.
         return last + 1
     }
 
-    /// Writes the records `next` hands out as SSE messages, gathered into chunks of
-    /// about ``chunkBytes``.
+    /// Writes records as SSE messages, gathered into chunks of about ``chunkBytes``.
     private func writeChunked(
-        to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator, next: () throws -> Record?
+        _ records: some Sequence<Record>, to writer: inout any ResponseBodyWriter, allocator: ByteBufferAllocator
     ) async throws {
         var buffer = allocator.buffer(capacity: 1024)
-        while let record = try next() {
+        for record in records {
             SSEMessage.append(record, format: format, to: &buffer)
             if buffer.readableBytes >= Self.chunkBytes {
                 try await writer.write(buffer)

@@ -54,8 +54,8 @@ final class SubscriberHub: Service, Sendable {
     /// The writers of the event loops the streams are on.
     let loopWriters = LoopWriters()
 
-    init(log: EventLog, bufferBytes: Int, heartbeat: Duration, metrics: BrokerMetrics, logger: Logger) {
-        self.feed = log.subscribe()
+    init(store: any EventStore, bufferBytes: Int, heartbeat: Duration, metrics: BrokerMetrics, logger: Logger) {
+        self.feed = store.subscribe()
         self.state = Locked(State(lastSeq: feed.startSeq))
         self.bufferBytes = bufferBytes
         self.heartbeat = heartbeat

@@ -28,6 +28,11 @@ public struct AppendResult: Sendable {
     public let records: [Record]
     /// True when the key was known with the same request: nothing was appended.
     public let replayed: Bool
+
+    package init(records: [Record], replayed: Bool) {
+        self.records = records
+        self.replayed = replayed
+    }
 }
 
 /// The segment log of one data directory: appends, the latest index, reads,
@@ -103,7 +108,8 @@ public final class EventLog: Sendable {
         }
     }
 
-    static func check(_ entry: AppendEntry) throws(LogError) {
+    /// Checks an entry's name and size, as every store does before appending it.
+    package static func check(_ entry: AppendEntry) throws(LogError) {
         if let why = EventName.problem(with: entry.event) { throw .invalidEventName(why) }
         let limit = RecordFrame.maxBodyLength - RecordFrame.fixedBodySize - EventName.maxBytes - 4 - 1 - IdempotencyKey.maxBytes - 8
         if entry.data.count > limit { throw .recordTooLarge(bytes: entry.data.count, limit: limit) }
@@ -450,6 +456,11 @@ public struct LogSubscription: Sendable {
     public let startSeq: UInt64
     /// The records, in seq order, with no gap. Unbounded: consume promptly.
     public let records: AsyncStream<Record>
+
+    package init(startSeq: UInt64, records: AsyncStream<Record>) {
+        self.startSeq = startSeq
+        self.records = records
+    }
 }
 
 /// A frame written by an append, to note in its segment once the write succeeds.

@@ -30,6 +30,9 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The idempotency table holds `capacity` keys, none older than the window; keyed
     /// appends are refused until the oldest expires, in `retryAfterMs`.
     case idempotencyKeysFull(capacity: Int, retryAfterMs: Int64)
+    /// The replicated log behind a front (JetStream) cannot be reached or did not
+    /// answer: nothing is known to be stored unless the reason says so.
+    case unavailable(String)
 
     /// The error that stops whatever found `damage`: a gap between segments is a
     /// discontinuity, anything else corruption.
@@ -67,6 +70,8 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
             "idempotency key \(key) was used for another request (stored at seq \(firstSeq))"
         case .idempotencyKeysFull(let capacity, let retry):
             "the idempotency table is full (\(capacity) keys within the window); retry in \(retry) ms"
+        case .unavailable(let why):
+            "the replicated log is unavailable: \(why)"
         }
     }
 }

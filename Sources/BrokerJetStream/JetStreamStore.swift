@@ -1,0 +1,434 @@
+import BrokerJSON
+import BrokerLog
+import BrokerNATS
+import Logging
+
+/// The event store of a front (`serve --nats`, SPEC.md 7): records live in a
+/// replicated JetStream stream, one message per record, the stream's seq as Broker's
+/// seq. The front appends by publishing and waiting for the stream's
+/// acknowledgement, and reads from its ``FrontIndex``, kept current by one ordered
+/// consumer, asking the stream (a direct get by seq) for whatever the index does not
+/// hold. Nothing is on the front's disk: any number of fronts serve one stream.
+public final class JetStreamStore: EventStore {
+    public struct Options: Sendable {
+        public var servers: [NATSServerAddress]
+        public var stream = "BROKER"
+        /// Replicas of a stream this front creates.
+        public var replicas = 3
+        /// How long JetStream remembers a `Nats-Msg-Id` (an Idempotency-Key).
+        public var duplicateWindow: Duration = .seconds(120)
+        /// The ordered consumer's idle heartbeat; three missed ones replace it.
+        public var heartbeat: Duration = .milliseconds(500)
+        /// How long opening waits for NATS, the stream and the index build.
+        public var startTimeout: Duration = .seconds(60)
+        /// The most bytes of recent records the front keeps.
+        public var recentBytes = 64 << 20
+        public var logger = Logger(label: "broker.jetstream")
+
+        public init(servers: [NATSServerAddress]) { self.servers = servers }
+    }
+
+    private struct State {
+        var index: FrontIndex
+        var subscribers: [UInt64: AsyncStream<Record>.Continuation] = [:]
+        var nextID: UInt64 = 0
+        var waiters: [UInt64: (seq: UInt64, waiter: CheckedContinuation<Bool, Never>)] = [:]
+        var statistics = LogStatistics()
+        var stream = StreamHealth()
+        var isClosed = false
+    }
+
+    /// What the last look at the stream found, for `/healthz`.
+    struct StreamHealth {
+        var leader: String?
+        var replicas = 0
+        var currentReplicas = 0
+        var error: String?
+    }
+
+    public let options: Options
+    let client: NATSClient
+    let jetStream: JetStream
+    let subjects: SubjectName
+    private let state: Locked<State>
+    private let consumer: OrderedConsumer
+    private let tasks = Locked<[Task<Void, Never>]>([])
+    private var logger: Logger { options.logger }
+
+    /// How long an append waits for its records to reach this front's index before
+    /// answering anyway (they are acknowledged by then).
+    static let applyWait: Duration = .seconds(1)
+
+    private init(options: Options, client: NATSClient, jetStream: JetStream) {
+        self.options = options
+        self.client = client
+        self.jetStream = jetStream
+        self.subjects = SubjectName(prefix: options.stream)
+        self.state = Locked(State(index: FrontIndex(recentLimit: options.recentBytes)))
+        self.consumer = OrderedConsumer(
+            jetStream: jetStream, stream: options.stream, startSeq: 1, heartbeat: options.heartbeat, logger: options.logger)
+    }
+
+    /// Connects, creates or checks the stream (SPEC.md 7.1), and builds the index
+    /// from the whole stream before returning.
+    public static func open(_ options: Options) async throws(LogError) -> JetStreamStore {
+        let client = NATSClient(options: .init(servers: options.servers, name: "broker"), logger: options.logger)
+        client.start()
+        let deadline = ContinuousClock.now + options.startTimeout
+        guard await client.waitUntilConnected(timeout: options.startTimeout) else {
+            await client.close()
+            throw .unavailable("no NATS server answered at \(options.servers.map(\.description).joined(separator: ", "))")
+        }
+        let jetStream = JetStream(client: client)
+        let info: StreamInfo
+        do {
+            info = try await StreamSetup(jetStream: jetStream, options: options).ensure(until: deadline)
+        } catch {
+            await client.close()
+            throw error
+        }
+        let store = JetStreamStore(options: options, client: client, jetStream: jetStream)
+        store.start()
+        let remaining = deadline - ContinuousClock.now
+        guard await store.waitUntilApplied(info.state.lastSeq, timeout: max(remaining, .seconds(1))) else {
+            await store.close()
+            throw .unavailable("the index reached seq \(store.lastSeq) of \(info.state.lastSeq) in \(options.startTimeout)")
+        }
+        options.logger.info("JetStream stream \(options.stream): \(info.state.lastSeq) records indexed")
+        return store
+    }
+
+    private func start() {
+        consumer.start()
+        let applying = Task { [consumer] in
+            for await delivery in consumer.deliveries { self.apply(delivery.message) }
+        }
+        let watching = Task {
+            while !Task.isCancelled {
+                await self.checkStream()
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        tasks.withLock { $0 = [applying, watching] }
+    }
+
+    // MARK: The live feed
+
+    private func apply(_ message: JetStream.StoredMessage) {
+        let name = subjects.name(of: message.subject)
+        let gap = state.withLock { state -> Bool in
+            let gap = message.seq != state.index.lastSeq + 1
+            let record = state.index.apply(seq: message.seq, timeNanoseconds: message.timeNanoseconds, name: name, data: message.payload)
+            // Yielded under the lock, so that every subscriber gets records in seq order.
+            if let record { for subscriber in state.subscribers.values { subscriber.yield(record) } }
+            let ready = state.waiters.filter { $0.value.seq <= message.seq }
+            for (id, entry) in ready {
+                state.waiters[id] = nil
+                entry.waiter.resume(returning: true)
+            }
+            return gap
+        }
+        if gap { logger.error("the stream skipped to seq \(message.seq): messages were removed from it outside Broker") }
+        if name == nil || !FrontIndex.isRecordData(message.payload) {
+            logger.warning("seq \(message.seq) on \(message.subject) is not a Broker record (skipped)")
+        }
+    }
+
+    public func subscribe() -> LogSubscription {
+        let (stream, continuation) = AsyncStream<Record>.makeStream(bufferingPolicy: .unbounded)
+        let (id, start) = state.withLock { state -> (UInt64, UInt64) in
+            state.nextID += 1
+            if state.isClosed { continuation.finish() } else { state.subscribers[state.nextID] = continuation }
+            return (state.nextID, state.index.lastSeq)
+        }
+        continuation.onTermination = { [weak self] _ in _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) } }
+        return LogSubscription(startSeq: start, records: stream)
+    }
+
+    /// Waits until the index has applied `seq`; false after `timeout` or on close.
+    func waitUntilApplied(_ seq: UInt64, timeout: Duration) async -> Bool {
+        let id = state.withLock { state -> UInt64? in
+            guard state.index.lastSeq < seq, !state.isClosed else { return nil }
+            state.nextID += 1
+            return state.nextID
+        }
+        guard let id else { return state.withLock { $0.index.lastSeq >= seq } }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            let entry = self.state.withLock { $0.waiters.removeValue(forKey: id) }
+            entry?.waiter.resume(returning: false)
+        }
+        defer { timer.cancel() }
+        return await withCheckedContinuation { waiter in
+            let applied = state.withLock { state -> Bool in
+                if state.index.lastSeq >= seq || state.isClosed { return true }
+                state.waiters[id] = (seq, waiter)
+                return false
+            }
+            if applied { waiter.resume(returning: state.withLock { $0.index.lastSeq >= seq }) }
+        }
+    }
+
+    // MARK: Appending
+
+    public func append(_ batch: [AppendEntry], idempotencyKey key: IdempotencyKey?) async throws(LogError) -> AppendResult {
+        guard !batch.isEmpty else { return AppendResult(records: [], replayed: false) }
+        for entry in batch { try EventLog.check(entry) }
+        try state.withLock { (state) throws(LogError) in
+            if state.isClosed { throw .closed(reason: "the front is shutting down") }
+            // What this front has seen; the stream checks each record again as it stores it.
+            let conflicts = batch.enumerated().compactMap { index, entry -> SeqConflict? in
+                guard let expected = entry.expectedSeq else { return nil }
+                let current = state.index.names[entry.event]?.latest.seq ?? 0
+                return current <= expected ? nil : SeqConflict(index: index, event: entry.event, expectedSeq: expected, currentSeq: current)
+            }
+            if !conflicts.isEmpty { throw .seqConflict(conflicts) }
+        }
+        guard client.isConnected else { throw .unavailable("not connected to NATS") }
+        var acks: [JetStream.PublishAck] = []
+        for (index, entry) in batch.enumerated() {
+            do {
+                acks.append(
+                    try await jetStream.publish(
+                        subjects.subject(for: entry.event), headers: Self.headers(entry, index: index, key: key), payload: entry.data))
+            } catch {
+                throw Self.failure(error, entry: entry, index: index, stored: acks)
+            }
+        }
+        _ = await waitUntilApplied(acks.map(\.seq).max()!, timeout: Self.applyWait)
+        var records: [Record] = []
+        var replayed = 0
+        for (ack, entry) in zip(acks, batch) {
+            if ack.duplicate == true, let key {
+                records.append(try await storedRecord(ack.seq, key: key))
+                replayed += 1
+            } else {
+                let timestamp = state.withLock { $0.index.timestamp(of: ack.seq) } ?? LogOptions.systemClock()
+                records.append(Record(seq: ack.seq, timestamp: timestamp, event: entry.event, data: entry.data))
+            }
+        }
+        let appended = UInt64(batch.count - replayed)
+        let bytes = UInt64(zip(acks, batch).filter { $0.0.duplicate != true }.reduce(0) { $0 + $1.1.data.count })
+        state.withLock { state in
+            state.statistics.appends += appended
+            state.statistics.bytesAppended += bytes
+        }
+        return AppendResult(records: records, replayed: replayed == batch.count)
+    }
+
+    /// A record's headers (SPEC.md 7.2): its idempotency id and the request's digest,
+    /// and its expected seq.
+    static func headers(_ entry: AppendEntry, index: Int, key: IdempotencyKey?) -> NATSHeaders? {
+        guard key != nil || entry.expectedSeq != nil else { return nil }
+        var headers = NATSHeaders()
+        if let key {
+            headers.add("Nats-Msg-Id", "\(index):\(key.description)")
+            headers.add(requestDigestHeader, String(key.requestDigest, radix: 16))
+        }
+        if let expected = entry.expectedSeq { headers.add("Nats-Expected-Last-Subject-Sequence", String(expected)) }
+        return headers
+    }
+
+    static let requestDigestHeader = "Broker-Request-Digest"
+
+    /// The record a duplicate `Nats-Msg-Id` points at, if the same request stored it.
+    private func storedRecord(_ seq: UInt64, key: IdempotencyKey) async throws(LogError) -> Record {
+        guard let message = try await storedMessage(seq) else { throw .unavailable("seq \(seq) could not be read from the stream") }
+        guard message.headers?[Self.requestDigestHeader] == String(key.requestDigest, radix: 16) else {
+            throw .idempotencyKeyReused(key: key.description, firstSeq: seq)
+        }
+        guard let record = record(from: message) else { throw .unavailable("seq \(seq) is not a Broker record") }
+        return record
+    }
+
+    /// What a failed publish means for the insert: a seq conflict when the stream
+    /// refused the expected seq, else unavailable, saying what of the batch is stored.
+    static func failure(_ error: NATSError, entry: AppendEntry, index: Int, stored: [JetStream.PublishAck]) -> LogError {
+        if case .jetStream(_, 10071, let description) = error, let expected = entry.expectedSeq {
+            let current = description.split(separator: " ").last.flatMap { UInt64($0) } ?? 0
+            return .seqConflict([SeqConflict(index: index, event: entry.event, expectedSeq: expected, currentSeq: current)])
+        }
+        var why = "\(error)"
+        if case .timeout = error { why += " (the record may or may not be stored: retry with the same Idempotency-Key)" }
+        if !stored.isEmpty {
+            why +=
+                "; \(stored.count) record(s) of the batch before it are stored (seqs \(stored.map { String($0.seq) }.joined(separator: ", "))): retry with the same Idempotency-Key to complete it"
+        }
+        return .unavailable(why)
+    }
+
+    // MARK: Reading
+
+    public var lastSeq: UInt64 { state.withLock { $0.index.lastSeq } }
+
+    public func latest(of event: String, upTo: UInt64) async throws(LogError) -> Record? {
+        let found = state.withLock { state -> (Record?, UInt64?) in
+            let bound = min(upTo, state.index.lastSeq)
+            guard let versions = state.index.names[event] else { return (nil, nil) }
+            if versions.latest.seq <= bound { return (versions.latest, nil) }
+            return (nil, state.index.seq(of: event, atOrBelow: bound))
+        }
+        if let record = found.0 { return record }
+        guard let seq = found.1 else { return nil }
+        return try await records(at: [seq]).first
+    }
+
+    public func latest(upTo: UInt64, where include: (String) -> Bool) async throws(LogError) -> [Record] {
+        var older: [UInt64] = []
+        var records = state.withLock { state -> [Record] in
+            let bound = min(upTo, state.index.lastSeq)
+            var records: [Record] = []
+            records.reserveCapacity(state.index.names.count)
+            for (name, versions) in state.index.names where include(name) {
+                if versions.latest.seq <= bound {
+                    records.append(versions.latest)
+                } else if let seq = state.index.seq(of: name, atOrBelow: bound) {
+                    older.append(seq)
+                }
+            }
+            return records
+        }
+        records += try await self.records(at: older)
+        return records.sorted { $0.seq < $1.seq }
+    }
+
+    public func records(from first: UInt64, through last: UInt64, limit: Int) async throws(LogError) -> [Record] {
+        let end = min(last, lastSeq)
+        guard first <= end, limit > 0 else { return [] }
+        let seqs = Array(max(first, 1)...min(end, max(first, 1) + UInt64(limit) - 1))
+        return try await records(at: seqs)
+    }
+
+    public func history(of event: String, since: Int64?, until: Int64?, after: UInt64?, limit: Int?) async throws(LogError) -> [Record]? {
+        let seqs = state.withLock { state -> [UInt64]? in
+            guard let versions = state.index.names[event] else { return nil }
+            return versions.seqs.filter { seq in
+                let timestamp = state.index.timestamp(of: seq) ?? 0
+                return seq > (after ?? 0) && timestamp >= (since ?? .min) && timestamp <= (until ?? .max)
+            }
+        }
+        guard let seqs else { return nil }
+        return try await records(at: Array(seqs.prefix(limit ?? .max)))
+    }
+
+    public func lastSeq(atOrBefore timestamp: Int64) -> UInt64 {
+        state.withLock { $0.index.lastSeq(atOrBefore: timestamp) }
+    }
+
+    /// The records at `seqs` (ascending), from the recent records where they are,
+    /// else from the stream, several requests in flight at once. Seqs that are no
+    /// record are left out.
+    func records(at seqs: [UInt64]) async throws(LogError) -> [Record] {
+        var found: [UInt64: Record] = [:]
+        var missing: [UInt64] = []
+        state.withLock { state in
+            for seq in seqs {
+                switch state.index.recentRecord(seq) {
+                case .some(.some(let record)): found[seq] = record
+                case .some(.none): break
+                case .none: missing.append(seq)
+                }
+            }
+        }
+        var start = 0
+        while start < missing.count {
+            let window = missing[start..<min(start + Self.readsInFlight, missing.count)]
+            let fetched = await withTaskGroup(of: (UInt64, Result<JetStream.StoredMessage?, LogError>).self) { group in
+                for seq in window { group.addTask { (seq, await self.storedMessageResult(seq)) } }
+                var results: [(UInt64, Result<JetStream.StoredMessage?, LogError>)] = []
+                for await result in group { results.append(result) }
+                return results
+            }
+            for (seq, result) in fetched {
+                if let message = try result.get(), let record = record(from: message) { found[seq] = record }
+            }
+            start += Self.readsInFlight
+        }
+        return seqs.compactMap { found[$0] }
+    }
+
+    static let readsInFlight = 64
+
+    private func storedMessageResult(_ seq: UInt64) async -> Result<JetStream.StoredMessage?, LogError> {
+        do { return .success(try await storedMessage(seq)) } catch { return .failure(error) }
+    }
+
+    /// The stored message at `seq` (a seq this front has applied), by direct get. A
+    /// replica that has not stored it yet answers 404: asked again, briefly.
+    private func storedMessage(_ seq: UInt64) async throws(LogError) -> JetStream.StoredMessage? {
+        for _ in 0..<40 {
+            do {
+                if let message = try await jetStream.directGet(stream: options.stream, seq: seq) { return message }
+            } catch {
+                throw .unavailable("reading seq \(seq) from the stream: \(error)")
+            }
+            try? await Task.sleep(for: .milliseconds(25))
+        }
+        throw .unavailable("no replica of the stream had seq \(seq) within a second")
+    }
+
+    /// A stored message as a record, with the index's timestamp for its seq.
+    private func record(from message: JetStream.StoredMessage) -> Record? {
+        guard let name = subjects.name(of: message.subject), FrontIndex.isRecordData(message.payload) else { return nil }
+        let timestamp = state.withLock { $0.index.timestamp(of: message.seq) } ?? message.timeNanoseconds / 1_000_000
+        return Record(seq: message.seq, timestamp: timestamp, event: name, data: message.payload)
+    }
+
+    // MARK: Health
+
+    private func checkStream() async {
+        var health = StreamHealth()
+        do {
+            if let info = try await jetStream.streamInfo(options.stream) {
+                health.leader = info.cluster?.leader
+                let peers = info.cluster?.replicas ?? []
+                health.replicas = peers.count + (info.cluster?.leader == nil ? 0 : 1)
+                health.currentReplicas = peers.filter { $0.current && $0.offline != true }.count + (info.cluster?.leader == nil ? 0 : 1)
+                if info.cluster?.leader == nil { health.error = "the stream has no leader" }
+            } else {
+                health.error = "the stream \(options.stream) does not exist"
+            }
+        } catch {
+            health.error = "\(error)"
+        }
+        state.withLock { $0.stream = health }
+    }
+
+    public var health: StoreHealth {
+        let (stream, lastSeq) = state.withLock { ($0.stream, $0.index.lastSeq) }
+        let connected = client.isConnected
+        let failure: String? = connected ? stream.error.map { "JetStream: \($0)" } : "not connected to NATS"
+        var nats = #"{"connected":\#(connected),"server":\#(connected ? JSONWriter.quoted(client.connectedServer?.description ?? "") : "null")"#
+        nats += #","stream":\#(JSONWriter.quoted(options.stream)),"streamLeader":\#(stream.leader.map(JSONWriter.quoted) ?? "null")"#
+        nats += #","replicas":\#(stream.replicas),"currentReplicas":\#(stream.currentReplicas),"indexedSeq":\#(lastSeq)}"#
+        return StoreHealth(failure: failure, details: [("nats", nats)])
+    }
+
+    public var statistics: LogStatistics {
+        state.withLock { state in
+            var statistics = state.statistics
+            statistics.eventNames = state.index.names.count
+            statistics.indexBytes = state.index.memoryBytes
+            statistics.lastSeq = state.index.lastSeq
+            return statistics
+        }
+    }
+
+    public var summary: String { "stream \(options.stream) on NATS at \(options.servers.map(\.description).joined(separator: ","))" }
+
+    public func close() async {
+        let (subscribers, waiters) = state.withLock { state in
+            state.isClosed = true
+            defer {
+                state.subscribers.removeAll()
+                state.waiters.removeAll()
+            }
+            return (Array(state.subscribers.values), Array(state.waiters.values))
+        }
+        for waiter in waiters { waiter.waiter.resume(returning: false) }
+        for subscriber in subscribers { subscriber.finish() }
+        consumer.stop()
+        for task in tasks.withLock({ $0 }) { task.cancel() }
+        await client.close()
+    }
+}

@@ -1,0 +1,55 @@
+import BrokerLog
+import BrokerNATS
+
+/// Finds the stream or creates it (SPEC.md 7.1): file storage, the replicas asked
+/// for, no limits, deletes and purges denied, direct gets allowed. A stream that is
+/// there already must have the settings Broker relies on; its replica count is its own.
+struct StreamSetup {
+    let jetStream: JetStream
+    let options: JetStreamStore.Options
+
+    var wanted: StreamConfiguration {
+        StreamConfiguration(
+            name: options.stream, subjects: [SubjectName(prefix: options.stream).streamSubjects], replicas: options.replicas,
+            duplicateWindow: options.duplicateWindow)
+    }
+
+    /// Retries while the cluster has no JetStream leader yet (just started, or electing).
+    func ensure(until deadline: ContinuousClock.Instant) async throws(LogError) -> StreamInfo {
+        var lastError = NATSError.notConnected
+        while ContinuousClock.now < deadline {
+            do {
+                var info = try await jetStream.streamInfo(options.stream)
+                if info == nil { info = try await jetStream.createStream(wanted) }
+                guard let info else { continue }
+                if let problem = Self.problem(with: info.config, wanted: wanted) {
+                    throw LogError.invalidOptions("the JetStream stream \(options.stream) exists with \(problem)")
+                }
+                return info
+            } catch let error as LogError {
+                throw error
+            } catch let error as NATSError {
+                if case .jetStream(let code, _, _) = error, code != 503 { throw .unavailable("JetStream: \(error)") }
+                lastError = error
+                try? await Task.sleep(for: .milliseconds(250))
+            } catch {
+                throw .unavailable("\(error)")
+            }
+        }
+        throw .unavailable("JetStream did not answer in time: \(lastError)")
+    }
+
+    /// What differs between an existing stream and what Broker needs, or nil.
+    static func problem(with found: StreamConfiguration, wanted: StreamConfiguration) -> String? {
+        var problems: [String] = []
+        if found.subjects != wanted.subjects { problems.append("subjects \(found.subjects) (Broker needs \(wanted.subjects))") }
+        if found.storage != "file" { problems.append("\(found.storage) storage (Broker needs file)") }
+        if found.retention != "limits" { problems.append("\(found.retention) retention (Broker needs limits)") }
+        if found.maxMsgs > 0 || found.maxBytes > 0 || found.maxAge > 0 || found.maxMsgsPerSubject > 0 {
+            problems.append("limits on messages, bytes, age or messages per subject (Broker keeps every record)")
+        }
+        if found.denyDelete != true || found.denyPurge != true { problems.append("deletes or purges allowed") }
+        if found.allowDirect != true { problems.append("direct gets not allowed") }
+        return problems.isEmpty ? nil : problems.joined(separator: "; ")
+    }
+}

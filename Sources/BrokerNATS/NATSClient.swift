@@ -1,0 +1,408 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A NATS client over SwiftNIO, scoped to what Broker uses: publish (with headers),
+/// subscribe, request and reply through one wildcard inbox, PING/PONG flushes, and
+/// reconnecting across a list of servers by itself. Subscriptions outlive
+/// connections: each is sent again to every new connection.
+public final class NATSClient: Sendable {
+    public struct Options: Sendable {
+        public var servers: [NATSServerAddress]
+        /// Sent in CONNECT, shown by the server's monitoring.
+        public var name: String
+        /// The pause between rounds of the server list while none answers.
+        public var reconnectWait: Duration
+        /// How long a TCP connect plus the INFO/CONNECT/PING handshake may take.
+        public var connectTimeout: Duration
+
+        public init(
+            servers: [NATSServerAddress], name: String = "broker", reconnectWait: Duration = .milliseconds(250),
+            connectTimeout: Duration = .seconds(2)
+        ) {
+            self.servers = servers
+            self.name = name
+            self.reconnectWait = reconnectWait
+            self.connectTimeout = connectTimeout
+        }
+    }
+
+    /// Called on an event loop with each message of a subscription, in order.
+    public typealias Handler = @Sendable (NATSMessage) -> Void
+
+    private struct Subscription {
+        let subject: String
+        let handler: Handler
+    }
+
+    private struct State {
+        var channel: (any Channel)?
+        var subscriptions: [UInt64: Subscription] = [:]
+        var nextSubscriptionID: UInt64 = 0
+        var requests: [String: CheckedContinuation<Result<NATSMessage, NATSError>, Never>] = [:]
+        var nextRequestToken: UInt64 = 0
+        var flushes: [CheckedContinuation<Result<Void, NATSError>, Never>] = []
+        var connectedServer: NATSServerAddress?
+        var connections: Int = 0
+        var isClosed = false
+        var statusWatchers: [UInt64: @Sendable (Bool) -> Void] = [:]
+    }
+
+    public let options: Options
+    private let state = NIOLockedValueBox(State())
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let inboxPrefix: String
+    private let runner = NIOLockedValueBox<Task<Void, Never>?>(nil)
+
+    public init(options: Options, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.options = options
+        self.logger = logger
+        self.group = group
+        self.inboxPrefix = "_INBOX.\(Self.randomToken())."
+    }
+
+    /// Starts connecting (and reconnecting whenever the connection is lost), in the
+    /// background, until ``close()``.
+    public func start() {
+        _ = subscribe(inboxPrefix + "*") { [weak self] message in self?.answer(message) }
+        let task = Task { [self] in await self.keepConnected() }
+        runner.withLockedValue { $0 = task }
+    }
+
+    /// Waits until a connection is up, at most `timeout`.
+    public func waitUntilConnected(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if isConnected { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return isConnected
+    }
+
+    public var isConnected: Bool { state.withLockedValue { $0.channel != nil } }
+
+    /// The server of the current connection.
+    public var connectedServer: NATSServerAddress? { state.withLockedValue { $0.connectedServer } }
+
+    /// How many connections were made since start: more than one means it reconnected.
+    public var connectionCount: Int { state.withLockedValue { $0.connections } }
+
+    /// Calls `watcher(true)` after each connection is made and `watcher(false)` after
+    /// each is lost, on an event loop.
+    @discardableResult
+    public func watchConnection(_ watcher: @escaping @Sendable (Bool) -> Void) -> UInt64 {
+        state.withLockedValue { state in
+            state.nextSubscriptionID += 1
+            state.statusWatchers[state.nextSubscriptionID] = watcher
+            return state.nextSubscriptionID
+        }
+    }
+
+    /// Closes the connection and stops reconnecting; waiting calls fail with ``NATSError/closed``.
+    public func close() async {
+        let channel = state.withLockedValue { state -> (any Channel)? in
+            state.isClosed = true
+            return state.channel
+        }
+        try? await channel?.close()
+        runner.withLockedValue { $0?.cancel() }
+        await runner.withLockedValue { $0 }?.value
+        failWaiting(with: .closed)
+    }
+
+    // MARK: Publishing and subscribing
+
+    /// Sends a message; fails at once when not connected (nothing is queued across a reconnect).
+    public func publish(_ subject: String, replyTo: String? = nil, headers: NATSHeaders? = nil, payload: [UInt8]) throws(NATSError) {
+        try ProtocolText.checkSubject(subject)
+        if let replyTo { try ProtocolText.checkSubject(replyTo) }
+        if let headers { try ProtocolText.checkHeaders(headers) }
+        guard let channel = state.withLockedValue({ $0.channel }) else { throw .notConnected }
+        var buffer = channel.allocator.buffer(capacity: subject.utf8.count + payload.count + 64)
+        ClientOperation.publish(subject: subject, replyTo: replyTo, headers: headers, payload: payload, into: &buffer)
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    /// Subscribes `handler` to `subject` (wildcards allowed) on this and every later
+    /// connection; returns the subscription's id for ``unsubscribe(_:)``.
+    public func subscribe(_ subject: String, handler: @escaping Handler) -> UInt64 {
+        let (id, channel) = state.withLockedValue { state in
+            state.nextSubscriptionID += 1
+            state.subscriptions[state.nextSubscriptionID] = Subscription(subject: subject, handler: handler)
+            return (state.nextSubscriptionID, state.channel)
+        }
+        channel?.writeAndFlush(channel!.allocator.buffer(string: ClientOperation.subscribe(subject: subject, id: id)), promise: nil)
+        return id
+    }
+
+    public func unsubscribe(_ id: UInt64) {
+        let channel = state.withLockedValue { state -> (any Channel)? in
+            guard state.subscriptions.removeValue(forKey: id) != nil else { return nil }
+            return state.channel
+        }
+        channel?.writeAndFlush(channel!.allocator.buffer(string: ClientOperation.unsubscribe(id: id)), promise: nil)
+    }
+
+    /// A fresh subject no one else uses, for a consumer's deliveries.
+    public func newInbox() -> String { "_INBOX.\(Self.randomToken())" }
+
+    /// Publishes with a reply subject and waits for the one answer. A `503` status
+    /// answer (nobody subscribed) is ``NATSError/noResponders(subject:)``.
+    public func request(_ subject: String, headers: NATSHeaders? = nil, payload: [UInt8], timeout: Duration) async throws(NATSError)
+        -> NATSMessage
+    {
+        let token = state.withLockedValue { state in
+            state.nextRequestToken += 1
+            return String(state.nextRequestToken)
+        }
+        let result = await withCheckedContinuation { (waiter: CheckedContinuation<Result<NATSMessage, NATSError>, Never>) in
+            let closed = state.withLockedValue { state in
+                if !state.isClosed { state.requests[token] = waiter }
+                return state.isClosed
+            }
+            if closed { return waiter.resume(returning: .failure(.closed)) }
+            do throws(NATSError) {
+                try publish(subject, replyTo: inboxPrefix + token, headers: headers, payload: payload)
+            } catch {
+                return complete(token, with: .failure(error))
+            }
+            group.next().scheduleTask(in: TimeAmount(timeout)) { [weak self] in
+                self?.complete(token, with: .failure(.timeout(subject: subject)))
+            }
+        }
+        let message = try result.get()
+        if message.headers?.status == 503 { throw .noResponders(subject: subject) }
+        return message
+    }
+
+    /// Waits until the server has processed everything sent before (a PING's PONG).
+    public func flush(timeout: Duration = .seconds(5)) async throws(NATSError) {
+        let result = await withCheckedContinuation { (waiter: CheckedContinuation<Result<Void, NATSError>, Never>) in
+            guard
+                let channel = state.withLockedValue({ state -> (any Channel)? in
+                    guard let channel = state.channel else { return nil }
+                    state.flushes.append(waiter)
+                    return channel
+                })
+            else { return waiter.resume(returning: .failure(.notConnected)) }
+            channel.writeAndFlush(channel.allocator.buffer(string: ClientOperation.ping), promise: nil)
+        }
+        try result.get()
+    }
+
+    private func answer(_ message: NATSMessage) {
+        guard message.subject.hasPrefix(inboxPrefix) else { return }
+        complete(String(message.subject.dropFirst(inboxPrefix.count)), with: .success(message))
+    }
+
+    private func complete(_ token: String, with result: Result<NATSMessage, NATSError>) {
+        let waiter = state.withLockedValue { $0.requests.removeValue(forKey: token) }
+        waiter?.resume(returning: result)
+    }
+
+    // MARK: Connections
+
+    private func keepConnected() async {
+        var next = 0
+        while !Task.isCancelled, !state.withLockedValue({ $0.isClosed }) {
+            let server = options.servers[next % options.servers.count]
+            next += 1
+            do {
+                let channel = try await connect(to: server)
+                try? await channel.closeFuture.get()
+                lost(channel, server: server)
+                continue
+            } catch {
+                logger.debug("NATS \(server) refused: \(error)")
+            }
+            // A pause after each full round of servers that did not answer.
+            if next % options.servers.count == 0 { try? await Task.sleep(for: options.reconnectWait) }
+        }
+    }
+
+    private func connect(to server: NATSServerAddress) async throws -> any Channel {
+        let handshake = group.next().makePromise(of: Void.self)
+        let connectJSON = connectLine(for: server)
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(TimeAmount(options.connectTimeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ServerOperationDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(
+                        NATSConnectionHandler(client: self, connectLine: connectJSON, handshake: handshake))
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: server.host, port: server.port).get()
+        } catch {
+            handshake.fail(error)
+            throw error
+        }
+        let timeout = channel.eventLoop.scheduleTask(in: TimeAmount(options.connectTimeout)) {
+            handshake.fail(NATSError.timeout(subject: "CONNECT"))
+        }
+        do {
+            try await handshake.futureResult.get()
+            timeout.cancel()
+        } catch {
+            timeout.cancel()
+            try? await channel.close()
+            throw error
+        }
+        let watchers = state.withLockedValue { state -> [@Sendable (Bool) -> Void] in
+            state.channel = channel
+            state.connectedServer = server
+            state.connections += 1
+            return Array(state.statusWatchers.values)
+        }
+        if state.withLockedValue({ $0.isClosed }) { try? await channel.close() }
+        logger.info("connected to NATS at \(server)")
+        for watcher in watchers { watcher(true) }
+        return channel
+    }
+
+    private func lost(_ channel: any Channel, server: NATSServerAddress) {
+        let (watchers, closed) = state.withLockedValue { state -> ([@Sendable (Bool) -> Void], Bool) in
+            if state.channel === channel {
+                state.channel = nil
+                state.connectedServer = nil
+            }
+            return (Array(state.statusWatchers.values), state.isClosed)
+        }
+        // What was waiting for an answer on this connection will not get it.
+        failWaiting(with: closed ? .closed : .notConnected)
+        if !closed { logger.warning("lost the NATS connection to \(server); reconnecting") }
+        for watcher in watchers { watcher(false) }
+    }
+
+    private func failWaiting(with error: NATSError) {
+        let (requests, flushes) = state.withLockedValue { state in
+            defer {
+                state.requests.removeAll()
+                state.flushes.removeAll()
+            }
+            return (Array(state.requests.values), state.flushes)
+        }
+        for request in requests { request.resume(returning: .failure(error)) }
+        for flush in flushes { flush.resume(returning: .failure(error)) }
+    }
+
+    /// The CONNECT options, with the protocol's field names: headers on, and a 503
+    /// status answer for a request nobody listens to.
+    private struct ConnectOptions: Encodable {
+        let verbose = false
+        let pedantic = false
+        let headers = true
+        let noResponders = true
+        let `protocol` = 1
+        let lang = "swift"
+        let version = "1.0"
+        let name: String
+        let user: String?
+        let pass: String?
+        let authToken: String?
+    }
+
+    private func connectLine(for server: NATSServerAddress) -> String {
+        let connect = ConnectOptions(name: options.name, user: server.user, pass: server.password, authToken: server.token)
+        let json = (try? JetStream.encoder.encode(connect)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return ClientOperation.connect(json)
+    }
+
+    // MARK: Called by the connection handler, on its event loop
+
+    /// The CONNECT line, every subscription and a PING: the handshake after INFO.
+    fileprivate func greeting(connectLine: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(string: connectLine)
+        let subscriptions = state.withLockedValue { $0.subscriptions }
+        for (id, subscription) in subscriptions.sorted(by: { $0.key < $1.key }) {
+            buffer.writeString(ClientOperation.subscribe(subject: subscription.subject, id: id))
+        }
+        buffer.writeString(ClientOperation.ping)
+        return buffer
+    }
+
+    fileprivate func deliver(_ message: NATSMessage) {
+        let handler = state.withLockedValue { $0.subscriptions[message.subscriptionID]?.handler }
+        handler?(message)
+    }
+
+    fileprivate func pong() {
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Result<Void, NATSError>, Never>? in
+            state.flushes.isEmpty ? nil : state.flushes.removeFirst()
+        }
+        waiter?.resume(returning: .success(()))
+    }
+
+    fileprivate func serverError(_ text: String) {
+        logger.warning("NATS server error: \(text)")
+    }
+
+    static func randomToken() -> String {
+        let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<22).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+    }
+}
+
+/// One connection's inbound side: the handshake (INFO, then CONNECT, the
+/// subscriptions and a PING whose PONG completes it), PONG for each PING, and each
+/// message handed to the client.
+private final class NATSConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ServerOperation
+
+    private let client: NATSClient
+    private let connectLine: String
+    private let handshake: EventLoopPromise<Void>
+    private var phase = Phase.awaitingInfo
+
+    private enum Phase { case awaitingInfo, awaitingPong, ready }
+
+    init(client: NATSClient, connectLine: String, handshake: EventLoopPromise<Void>) {
+        self.client = client
+        self.connectLine = connectLine
+        self.handshake = handshake
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .info:
+            if phase == .awaitingInfo {
+                phase = .awaitingPong
+                context.writeAndFlush(
+                    NIOAny(client.greeting(connectLine: connectLine, allocator: context.channel.allocator)), promise: nil)
+            }
+        case .ping:
+            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: ClientOperation.pong)), promise: nil)
+        case .pong:
+            if phase == .awaitingPong {
+                phase = .ready
+                handshake.succeed(())
+            } else {
+                client.pong()
+            }
+        case .message(let message):
+            client.deliver(message)
+        case .ok:
+            break
+        case .error(let text):
+            client.serverError(text)
+            if phase != .ready { handshake.fail(NATSError.serverError(text)) }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        handshake.fail(error)
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        handshake.fail(NATSError.notConnected)
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,188 @@
+"""Broker fronts over a 3-node JetStream cluster (SPEC.md 7): failover of the
+stream's leader and of a front, a front's restart, NATS going away, export."""
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from cluster import BROKER, Front, Inserter, NatsCluster, Subscriber
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    nats = NatsCluster()
+    nats.start()
+    fronts = [Front(nats, "a"), Front(nats, "b")]
+    try:
+        for front in fronts:
+            front.start()
+        yield nats, fronts
+    finally:
+        for front in fronts:
+            front.kill()
+        nats.stop()
+
+
+def leader(front):
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        status, health = front.health()
+        if health["nats"]["streamLeader"]:
+            return health["nats"]["streamLeader"]
+        time.sleep(0.2)
+    raise AssertionError("the stream has no leader")
+
+
+def assert_every_record_once_in_order(records, acked, first_seq):
+    seqs = [r[0] for r in records]
+    assert seqs == list(range(first_seq, first_seq + len(seqs))), "seqs are not unique, gapless and in order"
+    by_seq = {seq: (event, data) for seq, event, data in records}
+    for seq, event, data, _ in acked:
+        assert by_seq.get(seq) == (event, data), f"acknowledged seq {seq} is missing or different"
+
+
+def test_health_reports_the_connection_and_the_stream(cluster):
+    _, (a, b) = cluster
+    for front in (a, b):
+        status, health = front.health()
+        assert status == 200 and health["status"] == "ok"
+        assert health["nats"]["connected"] is True and health["nats"]["stream"] == "BROKER"
+        assert health["nats"]["replicas"] == 3
+
+
+def test_a_record_inserted_on_one_front_is_served_by_the_other(cluster):
+    _, (a, b) = cluster
+    status, _, body = a.insert("greeting/hello world.*>", {"text": "hi"})
+    assert status == 200, body
+    record = json.loads(body)
+    deadline = time.time() + 10
+    while time.time() < deadline and b.health()[1]["lastSeq"] < record["seq"]:
+        time.sleep(0.05)
+    status, _, body = b.request("GET", "/audit/greeting%2Fhello%20world.*%3E")
+    assert status == 200, body
+    assert json.loads(body)[-1] == record
+    # An expected seq that no longer holds is refused by the stream, on either front.
+    status, _, body = b.request(
+        "POST", "/insert", json.dumps({"event": "greeting/hello world.*>", "data": 2, "expectedSeq": 0}),
+        {"Content-Type": "application/json"})
+    assert status == 409, body
+    assert json.loads(body)["currentSeq"] == record["seq"]
+    # An Idempotency-Key repeated on the other front is answered, not appended again.
+    status, _, first = a.insert("keyed", {"v": 1}, key="same-key")
+    status2, headers, again = b.insert("keyed", {"v": 1}, key="same-key")
+    assert status == status2 == 200 and json.loads(first) == json.loads(again)
+    assert headers.get("Idempotent-Replayed") == "true"
+    status, _, body = b.insert("keyed", {"v": 2}, key="same-key")
+    assert status == 422, body
+
+
+def test_leader_kill_loses_no_acknowledged_insert(cluster):
+    nats, (a, b) = cluster
+    start = a.health()[1]["lastSeq"]
+    subscribers = [Subscriber([a], last_event_id=start), Subscriber([b], last_event_id=start)]
+    for subscriber in subscribers:
+        subscriber.start()
+    inserters = [Inserter([a, b], "x"), Inserter([b, a], "y")]
+    for inserter in inserters:
+        inserter.start()
+    time.sleep(3)
+    killed = nats.node(leader(a))
+    killed_at = time.time()
+    killed.kill()
+    time.sleep(8)
+    for inserter in inserters:
+        inserter.stop()
+    for inserter in inserters:
+        inserter.join(30)
+    acked = sorted(sum((i.acked for i in inserters), []))
+    last = acked[-1][0]
+    assert any(t > killed_at + 1 for (_, _, _, t) in acked), "no insert was acknowledged after the leader was killed"
+    # The longest time without any acknowledgement, over both inserters together.
+    times = sorted(t for (_, _, _, t) in acked)
+    pause = max(b - a for a, b in zip(times, times[1:]))
+    failures = sum(i.failures for i in inserters)
+    print(f"\n{len(acked)} inserts acknowledged, {failures} attempts retried; "
+          f"after SIGKILL of leader {killed.name} the longest pause between acknowledgements was {pause:.2f} s")
+    # JetStream 2.9 elects a new leader after a Raft election timeout of 4 to 9 s.
+    assert pause < 12, f"inserts stopped for {pause:.1f} s after the leader was killed"
+    for subscriber in subscribers:
+        records = subscriber.wait_for(last)
+        subscriber.stop()
+        assert_every_record_once_in_order(records, acked, start + 1)
+    assert subscribers[0].snapshot() == subscribers[1].snapshot()
+    killed.start()
+
+
+def test_a_killed_fronts_subscribers_resume_on_the_other_without_loss(cluster):
+    nats, (a, b) = cluster
+    start = b.health()[1]["lastSeq"]
+    subscriber = Subscriber([a, b], last_event_id=start)
+    subscriber.start()
+    inserter = Inserter([b], "z")
+    inserter.start()
+    time.sleep(2)
+    a.kill()
+    time.sleep(3)
+    inserter.stop()
+    inserter.join(30)
+    last = inserter.acked[-1][0]
+    records = subscriber.wait_for(last)
+    subscriber.stop()
+    assert subscriber.reconnects >= 1
+    assert_every_record_once_in_order(records, inserter.acked, start + 1)
+    # Restarted, the front rebuilds its index from the stream and serves what the other does.
+    a.start()
+    deadline = time.time() + 20
+    while time.time() < deadline and a.health()[1]["lastSeq"] < b.health()[1]["lastSeq"]:
+        time.sleep(0.1)
+    assert a.state() == b.state()
+    status, _, body = a.request("GET", "/audit/z-1")
+    status2, _, body2 = b.request("GET", "/audit/z-1")
+    assert status == status2 == 200 and body == body2
+
+
+def test_export_writes_a_segment_log_that_the_tools_read(cluster):
+    nats, (a, _) = cluster
+    last = a.health()[1]["lastSeq"]
+    directory = os.path.join(tempfile.mkdtemp(prefix="broker-export-"), "log")
+    result = subprocess.run([BROKER, "export", "--nats", nats.urls, "--stream", "BROKER", directory],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"last seq {last}" in result.stdout or "last seq" in result.stdout
+    verify = subprocess.run([BROKER, "verify", directory], capture_output=True, text=True, timeout=120)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    replay = subprocess.run([BROKER, "replay", directory], capture_output=True, text=True, timeout=120)
+    lines = [json.loads(line) for line in replay.stdout.splitlines()]
+    assert [r["seq"] for r in lines][: last] == list(range(1, last + 1))
+    status, _, body = a.request("GET", "/audit/z-1")
+    exported = [r for r in lines if r["event"] == "z-1"]
+    assert json.loads(body) == exported[: len(json.loads(body))]
+    refused = subprocess.run([BROKER, "export", "--nats", nats.urls, directory], capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "not empty" in refused.stderr
+
+
+def test_without_nats_inserts_answer_503_reads_work_and_it_reconnects(cluster):
+    nats, (a, b) = cluster
+    before = a.state()
+    for node in nats.nodes:
+        node.kill()
+    deadline = time.time() + 10
+    while time.time() < deadline and a.health()[1]["nats"]["connected"]:
+        time.sleep(0.1)
+    status, health = a.health()
+    assert status == 503 and health["nats"]["connected"] is False
+    status, _, body = a.insert("offline", 1)
+    assert status == 503 and "error" in json.loads(body)
+    assert a.state() == before
+    for node in nats.nodes:
+        node.start()
+    deadline = time.time() + 30
+    status = 0
+    while time.time() < deadline and status != 200:
+        status, _, body = a.insert("online", 1, key="back-online")
+        time.sleep(0.2)
+    assert status == 200, body
