@@ -211,7 +211,9 @@ public struct ConsumerConfiguration: Encodable, Sendable {
 enum RFC3339 {
     static func nanoseconds(_ text: String) -> Int64? {
         let bytes = Array(text.utf8)
-        guard bytes.count >= 20, bytes.last == UInt8(ascii: "Z") else { return nil }
+        guard bytes.count >= 20, bytes.last == UInt8(ascii: "Z"), bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+            bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":")
+        else { return nil }
         func number(_ range: Range<Int>) -> Int64? {
             var value: Int64 = 0
             for byte in bytes[range] {
@@ -224,7 +226,8 @@ enum RFC3339 {
             let minute = number(14..<16), let second = number(17..<19)
         else { return nil }
         var fraction: Int64 = 0
-        if bytes[19] == UInt8(ascii: ".") {
+        if bytes.count > 20 {
+            guard bytes[19] == UInt8(ascii: ".") else { return nil }
             let digits = bytes[20..<(bytes.count - 1)]
             guard !digits.isEmpty, digits.count <= 9, let value = number(20..<(bytes.count - 1)) else { return nil }
             fraction = value * Int64(pow(10, Double(9 - digits.count)))
