@@ -967,6 +967,46 @@ enum OpenAPIDocument {
                       },
                       "error": {
                         "type": "string"
+                      },
+                      "nats": {
+                        "description": "A JetStream front only (SPEC 7.5): its NATS connection and stream.",
+                        "type": "object",
+                        "required": [
+                          "connected",
+                          "stream",
+                          "replicas",
+                          "currentReplicas",
+                          "indexedSeq"
+                        ],
+                        "properties": {
+                          "connected": {
+                            "type": "boolean"
+                          },
+                          "server": {
+                            "type": [
+                              "string",
+                              "null"
+                            ]
+                          },
+                          "stream": {
+                            "type": "string"
+                          },
+                          "streamLeader": {
+                            "type": [
+                              "string",
+                              "null"
+                            ]
+                          },
+                          "replicas": {
+                            "type": "integer"
+                          },
+                          "currentReplicas": {
+                            "type": "integer"
+                          },
+                          "indexedSeq": {
+                            "type": "integer"
+                          }
+                        }
                       }
                     }
                   }
