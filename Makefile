@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := FuzzSegments FuzzInsertBody FuzzCheckpoint
 
-.PHONY: bench bench-full load deps deps-browser deps-openapi test-openapi test-cluster build release run test test-swift test-console lint format screenshot test-tsan stress fuzz clean
+.PHONY: bench bench-full load load-cluster deps deps-browser deps-openapi test-openapi test-cluster build release run test test-swift test-console lint format screenshot test-tsan stress fuzz clean
 
 # What swift format checks (.swift-format); the toolchain has it.
 FORMAT_PATHS := Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Fuzz/Sources
@@ -96,6 +96,10 @@ load: release
 test-tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS="suppressions=$(CURDIR)/Tests/tsan-suppressions.txt" $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --no-parallel
+
+## load-cluster: inserts through one JetStream front against raw JetStream publishing, on one 3-node cluster (Benchmarks/load/cluster.sh)
+load-cluster: release deps
+	Benchmarks/load/cluster.sh
 
 ## stress: the crash loop with 1,000 SIGKILLs (make test runs 50)
 stress: build

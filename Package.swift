@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .library(name: "BrokerLog", targets: ["BrokerLog"]),
         .library(name: "BrokerHTTP", targets: ["BrokerHTTP"]),
+        // The NATS client, for the cluster load reference (Benchmarks/Sources/JetStreamLoad).
+        .library(name: "BrokerNATS", targets: ["BrokerNATS"]),
         .executable(name: "broker", targets: ["broker"]),
     ] + fuzzProducts,
     dependencies: [

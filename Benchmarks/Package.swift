@@ -10,6 +10,7 @@ let package = Package(
         .package(name: "Broker", path: ".."),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         // For BareSSEServer, the floor of Hummingbird's own cost per connection.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
@@ -21,6 +22,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        // Raw JetStream publishing, the reference of make load-cluster.
+        .executableTarget(
+            name: "JetStreamLoad",
+            dependencies: [
+                .product(name: "BrokerNATS", package: "Broker"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "BareSSEServer", dependencies: [.product(name: "Hummingbird", package: "hummingbird")]),
