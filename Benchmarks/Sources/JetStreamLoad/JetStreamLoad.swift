@@ -7,7 +7,6 @@
 //   JetStreamLoad NATS_URLS [CONCURRENCY] [SECONDS]
 import BrokerNATS
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -37,31 +36,37 @@ enum JetStreamLoad {
         }
         let pad = String(repeating: "x", count: 150)
         let payloads = (0..<1000).map { Array(#"{"n":\#($0),"pad":"\#(pad)"}"#.utf8) }
-        let acknowledged = Atomic<Int>(0)
-        let failed = Atomic<Int>(0)
         let deadline = ContinuousClock.now + .seconds(seconds)
         let started = ContinuousClock.now
-        await withTaskGroup(of: Void.self) { group in
+        let (count, failed) = await withTaskGroup(of: (Int, Int).self) { group in
             for worker in 0..<concurrency {
-                group.addTask {
-                    var next = worker
-                    while ContinuousClock.now < deadline {
-                        do {
-                            _ = try await jetStream.publish("RAWLOAD.load-\(next % 1000)", payload: payloads[next % 1000])
-                            acknowledged.add(1, ordering: .relaxed)
-                        } catch {
-                            failed.add(1, ordering: .relaxed)
-                        }
-                        next += concurrency
-                    }
-                }
+                group.addTask { await publish(jetStream, payloads, first: worker, step: concurrency, until: deadline) }
             }
+            var total = (0, 0)
+            for await (ok, failed) in group { total = (total.0 + ok, total.1 + failed) }
+            return total
         }
         let elapsed = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
-        let count = acknowledged.load(ordering: .relaxed)
-        print(
-            "raw JetStream publish with ack: \(count) acknowledged (\(failed.load(ordering: .relaxed)) failed) in \(elapsed) s: \(Int(Double(count) / elapsed)) publishes/s"
-        )
+        print("raw JetStream publish with ack: \(count) acknowledged (\(failed) failed) in \(elapsed) s: \(Int(Double(count) / elapsed)) publishes/s")
         await client.close()
+    }
+
+    /// One worker: publish after publish until the deadline; how many were acknowledged and how many failed.
+    static func publish(_ jetStream: JetStream, _ payloads: [[UInt8]], first: Int, step: Int, until deadline: ContinuousClock.Instant) async
+        -> (Int, Int)
+    {
+        var next = first
+        var ok = 0
+        var failed = 0
+        while ContinuousClock.now < deadline {
+            do {
+                _ = try await jetStream.publish("RAWLOAD.load-\(next % 1000)", payload: payloads[next % 1000])
+                ok += 1
+            } catch {
+                failed += 1
+            }
+            next += step
+        }
+        return (ok, failed)
     }
 }
