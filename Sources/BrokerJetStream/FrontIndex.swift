@@ -26,9 +26,9 @@ struct FrontIndex {
 
     init(recentLimit: Int) { self.recentLimit = recentLimit }
 
-    /// Takes the next message of the stream. A message whose subject is not a Broker
-    /// name or whose data is not one line (written by something else) still takes
-    /// its seq and time, and is no record: nil is returned.
+    /// Takes the next message of the stream, with its event name (``SubjectName/event(of:)``).
+    /// A message that is no record (nil name: written by something else) still takes
+    /// its seq and time, and nil is returned.
     /// A seq above the next one (messages removed from the stream behind Broker's
     /// back) leaves the seqs between without records, at this message's time.
     mutating func apply(seq: UInt64, timeNanoseconds: Int64, name: String?, data: [UInt8]) -> Record? {
@@ -39,7 +39,7 @@ struct FrontIndex {
             timestamps.append(timestamp)
             memoryBytes += 8
         }
-        guard let name, Self.isRecordData(data) else { return nil }
+        guard let name else { return nil }
         let record = Record(seq: seq, timestamp: timestamp, event: name, data: data)
         if var versions = names[name] {
             memoryBytes += data.count - versions.latest.data.count + 8
@@ -52,11 +52,6 @@ struct FrontIndex {
         }
         remember(record)
         return record
-    }
-
-    /// Broker writes compact JSON: no CR or LF (an SSE data line), not empty.
-    static func isRecordData(_ data: [UInt8]) -> Bool {
-        !data.isEmpty && !data.contains(0x0A) && !data.contains(0x0D)
     }
 
     private mutating func remember(_ record: Record) {

@@ -115,7 +115,7 @@ public final class JetStreamStore: EventStore {
     // MARK: The live feed
 
     private func apply(_ message: JetStream.StoredMessage) {
-        let name = subjects.name(of: message.subject)
+        let name = subjects.event(of: message)
         let gap = state.withLock { state -> Bool in
             let gap = message.seq != state.index.lastSeq + 1
             let record = state.index.apply(seq: message.seq, timeNanoseconds: message.timeNanoseconds, name: name, data: message.payload)
@@ -129,7 +129,7 @@ public final class JetStreamStore: EventStore {
             return gap
         }
         if gap { logger.error("the stream skipped to seq \(message.seq): messages were removed from it outside Broker") }
-        if name == nil || !FrontIndex.isRecordData(message.payload) {
+        if name == nil {
             logger.warning("seq \(message.seq) on \(message.subject) is not a Broker record (skipped)")
         }
     }
@@ -197,23 +197,22 @@ public final class JetStreamStore: EventStore {
         }
         _ = await waitUntilApplied(acks.map(\.seq).max()!, timeout: Self.applyWait)
         var records: [Record] = []
-        var replayed = 0
+        var appended = LogStatistics()
         for (ack, entry) in zip(acks, batch) {
             if ack.duplicate == true, let key {
                 records.append(try await storedRecord(ack.seq, key: key))
-                replayed += 1
             } else {
                 let timestamp = state.withLock { $0.index.timestamp(of: ack.seq) } ?? LogOptions.systemClock()
                 records.append(Record(seq: ack.seq, timestamp: timestamp, event: entry.event, data: entry.data))
+                appended.appends += 1
+                appended.bytesAppended += UInt64(entry.data.count)
             }
         }
-        let appended = UInt64(batch.count - replayed)
-        let bytes = UInt64(zip(acks, batch).filter { $0.0.duplicate != true }.reduce(0) { $0 + $1.1.data.count })
         state.withLock { state in
-            state.statistics.appends += appended
-            state.statistics.bytesAppended += bytes
+            state.statistics.appends += appended.appends
+            state.statistics.bytesAppended += appended.bytesAppended
         }
-        return AppendResult(records: records, replayed: replayed == batch.count)
+        return AppendResult(records: records, replayed: appended.appends == 0)
     }
 
     /// A record's headers (SPEC.md 7.2): its idempotency id and the request's digest,
@@ -294,9 +293,15 @@ public final class JetStreamStore: EventStore {
 
     public func records(from first: UInt64, through last: UInt64, limit: Int) async throws(LogError) -> [Record] {
         let end = min(last, lastSeq)
-        guard first <= end, limit > 0 else { return [] }
-        let seqs = Array(max(first, 1)...min(end, max(first, 1) + UInt64(limit) - 1))
-        return try await records(at: seqs)
+        var records: [Record] = []
+        var next = max(first, 1)
+        // Seqs that are no record (7.2) are left out, so a page may need more than `limit` seqs.
+        while records.count < limit, next <= end {
+            let upper = min(end, next + UInt64(limit - records.count) - 1)
+            records += try await self.records(at: Array(next...upper))
+            next = upper + 1
+        }
+        return records
     }
 
     public func history(of event: String, since: Int64?, until: Int64?, after: UInt64?, limit: Int?) async throws(LogError) -> [Record]? {
@@ -369,7 +374,7 @@ public final class JetStreamStore: EventStore {
 
     /// A stored message as a record, with the index's timestamp for its seq.
     private func record(from message: JetStream.StoredMessage) -> Record? {
-        guard let name = subjects.name(of: message.subject), FrontIndex.isRecordData(message.payload) else { return nil }
+        guard let name = subjects.event(of: message) else { return nil }
         let timestamp = state.withLock { $0.index.timestamp(of: message.seq) } ?? message.timeNanoseconds / 1_000_000
         return Record(seq: message.seq, timestamp: timestamp, event: name, data: message.payload)
     }

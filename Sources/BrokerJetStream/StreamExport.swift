@@ -57,7 +57,7 @@ public enum StreamExport {
         var timestamp: Int64 = 0
         for await delivery in consumer.deliveries {
             let message = delivery.message
-            guard message.seq == log.lastSeq + 1, let name = subjects.name(of: message.subject), FrontIndex.isRecordData(message.payload) else {
+            guard message.seq == log.lastSeq + 1, let name = subjects.event(of: message) else {
                 throw .notALog(
                     path: stream,
                     reason:

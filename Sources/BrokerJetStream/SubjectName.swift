@@ -1,3 +1,5 @@
+import BrokerNATS
+
 /// The subject an event name is stored under (SPEC.md 7.2): the stream's subject
 /// prefix, then one token per byte of the name's UTF-8, then an end token `%`.
 /// A byte that is printable ASCII other than `.`, `*`, `>` and `%` is its own token;
@@ -49,6 +51,15 @@ public struct SubjectName: Sendable {
             }
         }
         return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// The event name of a stored message that is a Broker record: its subject is
+    /// an encoding of a name and its data is one line of JSON as Broker writes it
+    /// (not empty, no CR or LF). Nil for anything else on the stream (SPEC.md 7.2).
+    public func event(of message: JetStream.StoredMessage) -> String? {
+        let data = message.payload
+        guard !data.isEmpty, !data.contains(0x0A), !data.contains(0x0D) else { return nil }
+        return name(of: message.subject)
     }
 
     private static func appendToken(_ byte: UInt8, to subject: inout String) {

@@ -27,7 +27,6 @@ public final class OrderedConsumer: Sendable {
         var lastActivity = ContinuousClock.now
         var resetting = false
         var isStopped = false
-        var resets = 0
     }
 
     private let jetStream: JetStream
@@ -50,9 +49,6 @@ public final class OrderedConsumer: Sendable {
         self.state = NIOLockedValueBox(State(lastStreamSeq: startSeq > 0 ? startSeq - 1 : 0))
         (deliveries, continuation) = AsyncStream<Delivery>.makeStream(bufferingPolicy: .unbounded)
     }
-
-    /// How many times the JetStream consumer was replaced.
-    public var resets: Int { state.withLockedValue { $0.resets } }
 
     /// The last stream seq handed out.
     public var lastStreamSeq: UInt64 { state.withLockedValue { $0.lastStreamSeq } }
@@ -125,7 +121,6 @@ public final class OrderedConsumer: Sendable {
                     state.consumerName = name
                     state.resetting = false
                     state.lastActivity = .now
-                    state.resets += 1
                     return true
                 }
                 if current { logger.debug("JetStream consumer \(name) on \(stream) from seq \(startSeq) (\(reason))") }

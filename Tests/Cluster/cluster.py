@@ -108,8 +108,12 @@ class Front:
             wait_for_port(self.port, timeout)
         except TimeoutError:
             self.kill()
-            with open(self.log_path) as f:
-                raise TimeoutError(f"front {self.name} did not start:\n" + f.read()[-3000:])
+            logs = [self.log_path] + [os.path.join(self.cluster.directory, f"{n.name}.log") for n in self.cluster.nodes]
+            tails = []
+            for path in logs:
+                with open(path, errors="replace") as f:
+                    tails.append(f"--- {os.path.basename(path)}\n" + f.read()[-2000:])
+            raise TimeoutError(f"front {self.name} did not start:\n" + "\n".join(tails))
 
     def kill(self, sig=signal.SIGKILL):
         if self.process and self.process.poll() is None:
