@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# make load-cluster: inserts through one Broker front against raw JetStream
-# publishing with acknowledgements (Benchmarks/Sources/JetStreamLoad), on the same
-# 3-node nats-server cluster on 127.0.0.1, in one run. Everything started here is
-# stopped by its PID on exit.
+# make load-cluster, on one 3-node nats-server cluster on 127.0.0.1, in one run:
+# - insert: POST /insert through one Broker front against raw JetStream publishing
+#   with acknowledgements (Benchmarks/Sources/JetStreamLoad), alternated;
+# - fanout: SSE fan-out with subscribers and publishers spread over two fronts,
+#   against one single-node Broker (fsync never) on the same machine, alternated.
+# Everything started here is stopped by its PID on exit.
+# Usage: Benchmarks/load/cluster.sh [SUBSCRIBERS] [RECORDS]; LOAD_PHASES picks
+# phases (default "insert fanout"), SECONDS_EACH the length of an insert round.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 BROKER=$(swift build -c release --show-bin-path)/broker
 LOAD=$(cd Benchmarks && swift build -c release --product LoadGenerator >/dev/null && swift build -c release --show-bin-path)/LoadGenerator
 RAW=$(cd Benchmarks && swift build -c release --product JetStreamLoad >/dev/null && swift build -c release --show-bin-path)/JetStreamLoad
 NATS_SERVER=$(command -v nats-server || echo /usr/sbin/nats-server)
 SECONDS_EACH=${SECONDS_EACH:-10}
+SUBSCRIBERS=${1:-1000}; RECORDS=${2:-1000}
+PHASES=" ${LOAD_PHASES:-insert fanout} "
+phase() { [[ "$PHASES" == *" $1 "* ]]; }
+bounded() { timeout 300 "$@"; }
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
@@ -26,13 +35,42 @@ done
 for i in 1 2 3; do wait_port 1422$i; done
 NATS=nats://127.0.0.1:14221,nats://127.0.0.1:14222,nats://127.0.0.1:14223
 
-"$BROKER" serve --nats "$NATS" --host 127.0.0.1 --port 18091 --log-level warning >"$WORK/front.log" 2>&1 &
-PIDS+=($!)
-wait_port 18091
+# A Broker node on $1, in the background, with the options that follow; its PID in $STARTED.
+start_broker() {
+    local port=$1; shift
+    "$BROKER" serve --host 127.0.0.1 --port "$port" --log-level warning --heartbeat-ms 60000 "$@" >>"$WORK/broker-$port.log" 2>&1 &
+    STARTED=$!
+    PIDS+=("$STARTED")
+    wait_port "$port"
+}
+stop_broker() { kill -TERM "$1"; wait "$1" 2>/dev/null || true; }
 
+if phase insert; then
+start_broker 18091 --nats "$NATS"
+FRONT=$STARTED
 for round in 1 2; do
     echo "== round $round: raw JetStream publish with ack, 32 in flight, 3 replicas"
-    "$RAW" "$NATS" 32 "$SECONDS_EACH"
+    bounded "$RAW" "$NATS" 32 "$SECONDS_EACH"
     echo "== round $round: POST /insert through one front, 32 connections (LoadGenerator)"
-    "$LOAD" insert 18091 32 "$SECONDS_EACH"
+    bounded "$LOAD" insert 18091 32 "$SECONDS_EACH"
+done
+stop_broker "$FRONT"
+fi
+# Each fan-out round starts from nothing: two fronts on a new stream, and a single
+# node (the embedded segment log, fsync never, as README's other fan-out rows) on
+# a new directory, so no subscriber's snapshot holds an earlier round's records.
+phase fanout && for round in 1 2; do
+    start_broker 18091 --nats "$NATS" --nats-stream "FANOUT$round"
+    FRONT_A=$STARTED
+    start_broker 18092 --nats "$NATS" --nats-stream "FANOUT$round"
+    FRONT_B=$STARTED
+    echo "== round $round: SSE fan-out through two fronts: $SUBSCRIBERS subscribers x $RECORDS records, 4 publishers, unpaced"
+    bounded "$LOAD" fanout 18091,18092 "$SUBSCRIBERS" "$RECORDS" 4 0
+    stop_broker "$FRONT_A"
+    stop_broker "$FRONT_B"
+    start_broker 18093 --data-dir "$WORK/single-$round" --fsync never
+    SINGLE=$STARTED
+    echo "== round $round: SSE fan-out through one single-node Broker: $SUBSCRIBERS subscribers x $RECORDS records, 4 publishers, unpaced"
+    bounded "$LOAD" fanout 18093 "$SUBSCRIBERS" "$RECORDS" 4 0
+    stop_broker "$SINGLE"
 done

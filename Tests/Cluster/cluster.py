@@ -19,10 +19,21 @@ BROKER = os.environ.get("BROKER_BIN", os.path.join(ROOT, ".build", "debug", "bro
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, never one this process handed out before: the
+    kernel may give a just-closed port again, and a front or node given another's
+    port would not start."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free port in 100 tries")
 
 
 def wait_for_port(port, seconds=15):

@@ -170,7 +170,9 @@ enum FanOut {
     static func run(_ target: Target, subscribers: Int, records: Int, publishers: Int, rate: Int) async throws {
         let tally = FanOutTally()
         var channels: [Channel] = []
-        for _ in 0..<subscribers { channels.append(try await target.connect { SSESubscriber(expected: records, tally: tally) }) }
+        for index in 0..<subscribers {
+            channels.append(try await target.connect(spread: index) { SSESubscriber(expected: records, tally: tally) })
+        }
         guard try await waitUntil(seconds: 60, { tally.ready == subscribers }) else {
             print("only \(tally.ready) of \(subscribers) subscribers connected")
             exit(1)
@@ -182,7 +184,7 @@ enum FanOut {
             let promise = target.group.next().makePromise(of: Int.self)
             let interval = rate > 0 ? Int64(publishers) * 1_000_000_000 / Int64(rate) : 0
             let offset = rate > 0 ? Int64(index) * 1_000_000_000 / Int64(rate) : 0
-            _ = try await target.connect { Publisher(count: share, done: promise, interval: interval, offset: offset) }
+            _ = try await target.connect(spread: index) { Publisher(count: share, done: promise, interval: interval, offset: offset) }
             published.append(promise.futureResult)
         }
         var acknowledged = 0

@@ -72,7 +72,7 @@ enum InsertLoad {
         var results: [EventLoopFuture<(ok: Int, failed: Int, latencies: [Int64])>] = []
         for index in 0..<connections {
             let promise = target.group.next().makePromise(of: (ok: Int, failed: Int, latencies: [Int64]).self)
-            _ = try await target.connect { InsertClient(requests: requests, deadline: deadline, done: promise, first: index * 31) }
+            _ = try await target.connect(spread: index) { InsertClient(requests: requests, deadline: deadline, done: promise, first: index * 31) }
             results.append(promise.futureResult)
         }
         var ok = 0

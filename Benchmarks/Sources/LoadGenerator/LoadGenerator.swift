@@ -8,6 +8,10 @@
 //   LoadGenerator fanout PORT [SUBSCRIBERS] [RECORDS] [PUBLISHERS] [RECORDS_PER_SECOND]
 //   LoadGenerator idle PORT SERVER_PID [SUBSCRIBERS]
 //
+// PORT may be a list, `18091,18092`: connections are spread over the ports in turn
+// (fan-out through several cluster fronts; subscriber i and publisher i go to port
+// i mod count).
+//
 // With BROKER_TOKEN set, every request carries it as `Authorization: Bearer`, for a
 // server with access control on. With LOAD_TARGET=nchan the server is nginx with
 // nchan (Benchmarks/load/nchan.conf: a publisher at /insert, an EventSource
@@ -24,7 +28,7 @@ import NIOPosix
 enum LoadGenerator {
     static func main() async throws {
         let arguments = CommandLine.arguments.dropFirst()
-        guard let mode = arguments.first, let port = arguments.dropFirst().first.flatMap({ Int($0) }) else {
+        guard let mode = arguments.first, let ports = arguments.dropFirst().first.flatMap(parsePorts) else {
             print(
                 "usage: LoadGenerator insert PORT [CONNECTIONS] [SECONDS] | batch|batch-json PORT [CONNECTIONS] [SECONDS] [RECORDS_PER_BATCH] | fanout PORT [SUBSCRIBERS] [RECORDS] [PUBLISHERS] [RECORDS_PER_SECOND] | idle PORT SERVER_PID [SUBSCRIBERS]"
             )
@@ -33,7 +37,7 @@ enum LoadGenerator {
         let numbers = arguments.dropFirst(2).compactMap { Int($0) }
         func number(_ index: Int, _ fallback: Int) -> Int { index < numbers.count ? numbers[index] : fallback }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let target = Target(group: group, port: port)
+        let target = Target(group: group, ports: ports)
         switch mode {
         case "insert": try await InsertLoad.run(target, connections: number(0, 32), seconds: number(1, 10))
         case "batch", "batch-json":
@@ -50,13 +54,21 @@ enum LoadGenerator {
     }
 }
 
-/// Where to connect.
+/// `18091` or `18091,18092`; nil when any part is no port.
+func parsePorts(_ text: String) -> [Int]? {
+    let ports = text.split(separator: ",").compactMap { Int($0) }.filter { (1...65535).contains($0) }
+    return ports.isEmpty || ports.count != text.split(separator: ",").count ? nil : ports
+}
+
+/// Where to connect: one port, or several taken in turn.
 struct Target {
     let group: MultiThreadedEventLoopGroup
-    let port: Int
+    let ports: [Int]
 
-    func connect(_ handler: @escaping @Sendable () -> ChannelHandler) async throws -> Channel {
-        try await ClientBootstrap(group: group)
+    /// Connects to the first port, or with `spread`, to port `spread` mod count.
+    func connect(spread: Int = 0, _ handler: @escaping @Sendable () -> ChannelHandler) async throws -> Channel {
+        let port = ports[spread % ports.count]
+        return try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler()) } }
             .connect(host: "127.0.0.1", port: port).get()
