@@ -32,11 +32,23 @@ public final class JetStreamStore: EventStore {
         var index: FrontIndex
         var subscribers: [UInt64: AsyncStream<Record>.Continuation] = [:]
         var nextID: UInt64 = 0
-        var waiters: [UInt64: (seq: UInt64, waiter: CheckedContinuation<Bool, Never>)] = [:]
+        var waiters: [UInt64: AppliedWaiter] = [:]
         var statistics = LogStatistics()
         var stream = StreamHealth()
         var isClosed = false
     }
+
+    /// A caller of ``waitUntilApplied(_:timeout:)``: answered true once the index has
+    /// `seq`, false at `deadline` (the sweep) or on close.
+    struct AppliedWaiter {
+        let seq: UInt64
+        let deadline: ContinuousClock.Instant
+        let waiter: CheckedContinuation<Bool, Never>
+    }
+
+    /// How often waiters past their deadline are answered: one sweep for all, not a
+    /// timer per insert.
+    static let waiterSweep = Duration.milliseconds(50)
 
     /// What the last look at the stream found, for `/healthz`.
     struct StreamHealth {
@@ -51,7 +63,8 @@ public final class JetStreamStore: EventStore {
     let jetStream: JetStream
     let subjects: SubjectName
     private let state: Locked<State>
-    private let consumer: OrderedConsumer
+    /// The one live consumer, from the stream's first seq; made by `start()`.
+    private let consumer = Locked<OrderedConsumer?>(nil)
     private let tasks = Locked<[Task<Void, Never>]>([])
     private var logger: Logger { options.logger }
 
@@ -65,8 +78,6 @@ public final class JetStreamStore: EventStore {
         self.jetStream = jetStream
         self.subjects = SubjectName(prefix: options.stream)
         self.state = Locked(State(index: FrontIndex(recentLimit: options.recentBytes)))
-        self.consumer = OrderedConsumer(
-            jetStream: jetStream, stream: options.stream, startSeq: 1, heartbeat: options.heartbeat, logger: options.logger)
     }
 
     /// Connects, creates or checks the stream (SPEC.md 7.1), and builds the index
@@ -99,35 +110,42 @@ public final class JetStreamStore: EventStore {
     }
 
     private func start() {
+        // Each record is applied on the event loop it arrives on: no task switch
+        // between the stream and the index.
+        let consumer = OrderedConsumer(
+            jetStream: jetStream, stream: options.stream, startSeq: 1, heartbeat: options.heartbeat, logger: options.logger,
+            onDelivery: { [weak self] delivery in self?.apply(delivery.message) })
+        self.consumer.withLock { $0 = consumer }
         consumer.start()
-        let applying = Task { [consumer] in
-            for await delivery in consumer.deliveries { self.apply(delivery.message) }
-        }
         let watching = Task {
             while !Task.isCancelled {
                 await self.checkStream()
                 try? await Task.sleep(for: .seconds(1))
             }
         }
-        tasks.withLock { $0 = [applying, watching] }
+        let sweeping = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.waiterSweep)
+                self.expireWaiters(at: .now)
+            }
+        }
+        tasks.withLock { $0 = [watching, sweeping] }
     }
 
     // MARK: The live feed
 
     private func apply(_ message: JetStream.StoredMessage) {
         let name = subjects.event(of: message)
-        let gap = state.withLock { state -> Bool in
+        let (gap, ready) = state.withLock { state -> (Bool, [AppliedWaiter]) in
             let gap = message.seq != state.index.lastSeq + 1
             let record = state.index.apply(seq: message.seq, timeNanoseconds: message.timeNanoseconds, name: name, data: message.payload)
             // Yielded under the lock, so that every subscriber gets records in seq order.
             if let record { for subscriber in state.subscribers.values { subscriber.yield(record) } }
-            let ready = state.waiters.filter { $0.value.seq <= message.seq }
-            for (id, entry) in ready {
-                state.waiters[id] = nil
-                entry.waiter.resume(returning: true)
-            }
-            return gap
+            guard !state.waiters.isEmpty else { return (gap, []) }
+            let ids = state.waiters.compactMap { $0.value.seq <= message.seq ? $0.key : nil }
+            return (gap, ids.compactMap { state.waiters.removeValue(forKey: $0) })
         }
+        for entry in ready { entry.waiter.resume(returning: true) }
         if gap { logger.error("the stream skipped to seq \(message.seq): messages were removed from it outside Broker") }
         if name == nil {
             logger.warning("seq \(message.seq) on \(message.subject) is not a Broker record (skipped)")
@@ -145,28 +163,28 @@ public final class JetStreamStore: EventStore {
         return LogSubscription(startSeq: start, records: stream)
     }
 
-    /// Waits until the index has applied `seq`; false after `timeout` or on close.
+    /// Waits until the index has applied `seq`; false after `timeout` (to within
+    /// ``waiterSweep``) or on close.
     func waitUntilApplied(_ seq: UInt64, timeout: Duration) async -> Bool {
-        let id = state.withLock { state -> UInt64? in
-            guard state.index.lastSeq < seq, !state.isClosed else { return nil }
-            state.nextID += 1
-            return state.nextID
-        }
-        guard let id else { return state.withLock { $0.index.lastSeq >= seq } }
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            let entry = self.state.withLock { $0.waiters.removeValue(forKey: id) }
-            entry?.waiter.resume(returning: false)
-        }
-        defer { timer.cancel() }
+        let deadline = ContinuousClock.now + timeout
         return await withCheckedContinuation { waiter in
-            let applied = state.withLock { state -> Bool in
-                if state.index.lastSeq >= seq || state.isClosed { return true }
-                state.waiters[id] = (seq, waiter)
-                return false
+            let applied = state.withLock { state -> Bool? in
+                if state.index.lastSeq >= seq { return true }
+                if state.isClosed { return false }
+                state.nextID += 1
+                state.waiters[state.nextID] = AppliedWaiter(seq: seq, deadline: deadline, waiter: waiter)
+                return nil
             }
-            if applied { waiter.resume(returning: state.withLock { $0.index.lastSeq >= seq }) }
+            if let applied { waiter.resume(returning: applied) }
         }
+    }
+
+    private func expireWaiters(at now: ContinuousClock.Instant) {
+        let expired = state.withLock { state -> [AppliedWaiter] in
+            let ids = state.waiters.compactMap { $0.value.deadline <= now ? $0.key : nil }
+            return ids.compactMap { state.waiters.removeValue(forKey: $0) }
+        }
+        for entry in expired { entry.waiter.resume(returning: false) }
     }
 
     // MARK: Appending
@@ -432,7 +450,7 @@ public final class JetStreamStore: EventStore {
         }
         for waiter in waiters { waiter.waiter.resume(returning: false) }
         for subscriber in subscribers { subscriber.finish() }
-        consumer.stop()
+        consumer.withLock { $0 }?.stop()
         for task in tasks.withLock({ $0 }) { task.cancel() }
         await client.close()
     }

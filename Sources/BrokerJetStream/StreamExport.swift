@@ -50,12 +50,12 @@ public enum StreamExport {
     ) async throws(LogError) -> UInt64 {
         guard last > 0 else { return 0 }
         let subjects = SubjectName(prefix: stream)
-        let consumer = OrderedConsumer(jetStream: jetStream, stream: stream, startSeq: 1, heartbeat: .seconds(1), logger: logger)
+        let (consumer, deliveries) = OrderedConsumer.stream(jetStream: jetStream, stream: stream, startSeq: 1, heartbeat: .seconds(1), logger: logger)
         consumer.start()
         defer { consumer.stop() }
         var count: UInt64 = 0
         var timestamp: Int64 = 0
-        for await delivery in consumer.deliveries {
+        for await delivery in deliveries {
             let message = delivery.message
             guard message.seq == log.lastSeq + 1, let name = subjects.event(of: message) else {
                 throw .notALog(

@@ -19,6 +19,12 @@ public struct JetStream: Sendable {
         /// True when the `Nats-Msg-Id` was seen within the duplicate window: nothing
         /// was stored and `seq` is the first message's.
         public let duplicate: Bool?
+
+        public init(stream: String, seq: UInt64, duplicate: Bool? = nil) {
+            self.stream = stream
+            self.seq = seq
+            self.duplicate = duplicate
+        }
     }
 
     /// A message as the stream stores it.
@@ -35,6 +41,7 @@ public struct JetStream: Sendable {
     /// failed `Nats-Expected-Last-Subject-Sequence`) is ``NATSError/jetStream(code:errorCode:description:)``.
     public func publish(_ subject: String, headers: NATSHeaders? = nil, payload: [UInt8]) async throws(NATSError) -> PublishAck {
         let answer = try await client.request(subject, headers: headers, payload: payload, timeout: timeout)
+        if let ack = PublishAckReader.read(answer.payload) { return ack }
         return try Self.decode(PublishAck.self, from: answer.payload)
     }
 

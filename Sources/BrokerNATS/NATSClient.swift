@@ -8,6 +8,10 @@ import NIOPosix
 /// subscribe, request and reply through one wildcard inbox, PING/PONG flushes, and
 /// reconnecting across a list of servers by itself. Subscriptions outlive
 /// connections: each is sent again to every new connection.
+///
+/// Everything sent goes through one outbound buffer: what callers send while a
+/// write is scheduled goes with that write, so concurrent publishes cost the
+/// server and this process one read and one write for many, not one each.
 public final class NATSClient: Sendable {
     public struct Options: Sendable {
         public var servers: [NATSServerAddress]
@@ -41,14 +45,27 @@ public final class NATSClient: Sendable {
         var channel: (any Channel)?
         var subscriptions: [UInt64: Subscription] = [:]
         var nextSubscriptionID: UInt64 = 0
-        var requests: [String: CheckedContinuation<Result<NATSMessage, NATSError>, Never>] = [:]
+        var requests: [UInt64: PendingRequest] = [:]
         var nextRequestToken: UInt64 = 0
         var flushes: [CheckedContinuation<Result<Void, NATSError>, Never>] = []
         var connectedServer: NATSServerAddress?
         var connections: Int = 0
         var isClosed = false
         var statusWatchers: [UInt64: @Sendable (Bool) -> Void] = [:]
+        /// Bytes sent since the last write to `channel`, and whether that write is scheduled.
+        var outbound: ByteBuffer?
+        var isWriteScheduled = false
     }
+
+    private struct PendingRequest {
+        let waiter: CheckedContinuation<Result<NATSMessage, NATSError>, Never>
+        let subject: String
+        let deadline: NIODeadline
+    }
+
+    /// How often requests past their deadline are failed: a request's timeout is
+    /// honoured to within this.
+    static let requestSweep = TimeAmount.milliseconds(50)
 
     public let options: Options
     private let state = NIOLockedValueBox(State())
@@ -56,6 +73,7 @@ public final class NATSClient: Sendable {
     private let logger: Logger
     private let inboxPrefix: String
     private let runner = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let sweeper = NIOLockedValueBox<RepeatedTask?>(nil)
 
     public init(options: Options, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.options = options
@@ -70,6 +88,10 @@ public final class NATSClient: Sendable {
         _ = subscribe(inboxPrefix + "*") { [weak self] message in self?.answer(message) }
         let task = Task { [self] in await self.keepConnected() }
         runner.withLockedValue { $0 = task }
+        let sweep = group.next().scheduleRepeatedTask(initialDelay: Self.requestSweep, delay: Self.requestSweep) { [weak self] _ in
+            self?.expireRequests(at: .now())
+        }
+        sweeper.withLockedValue { $0 = sweep }
     }
 
     /// Waits until a connection is up, at most `timeout`.
@@ -108,6 +130,7 @@ public final class NATSClient: Sendable {
             return state.channel
         }
         try? await channel?.close()
+        sweeper.withLockedValue { $0?.cancel() }
         runner.withLockedValue { $0?.cancel() }
         await runner.withLockedValue { $0 }?.value
         failWaiting(with: .closed)
@@ -120,30 +143,58 @@ public final class NATSClient: Sendable {
         try ProtocolText.checkSubject(subject)
         if let replyTo { try ProtocolText.checkSubject(replyTo) }
         if let headers { try ProtocolText.checkHeaders(headers) }
-        guard let channel = state.withLockedValue({ $0.channel }) else { throw .notConnected }
-        var buffer = channel.allocator.buffer(capacity: subject.utf8.count + payload.count + 64)
-        ClientOperation.publish(subject: subject, replyTo: replyTo, headers: headers, payload: payload, into: &buffer)
-        channel.writeAndFlush(buffer, promise: nil)
+        let sent = send { buffer in
+            ClientOperation.publish(subject: subject, replyTo: replyTo, headers: headers, payload: payload, into: &buffer)
+        }
+        if !sent { throw .notConnected }
+    }
+
+    /// Adds what `write` writes to the outbound buffer of the current connection and
+    /// makes sure a write of that buffer is scheduled on its event loop; false when
+    /// there is no connection (nothing is kept for the next one).
+    @discardableResult
+    private func send(_ write: (inout ByteBuffer) -> Void) -> Bool {
+        let (connected, scheduleOn) = state.withLockedValue { state -> (Bool, (any Channel)?) in
+            guard let channel = state.channel else { return (false, nil) }
+            var outbound = state.outbound ?? channel.allocator.buffer(capacity: 1024)
+            state.outbound = nil  // unique while written to, so it grows in place
+            write(&outbound)
+            state.outbound = outbound
+            if state.isWriteScheduled { return (true, nil) }
+            state.isWriteScheduled = true
+            return (true, channel)
+        }
+        if let channel = scheduleOn { channel.eventLoop.execute { self.writeOutbound(to: channel) } }
+        return connected
+    }
+
+    /// Writes and flushes what was sent since the last write, on `channel`'s event loop.
+    private func writeOutbound(to channel: any Channel) {
+        let buffer = state.withLockedValue { state -> ByteBuffer? in
+            guard state.channel === channel else { return nil }
+            state.isWriteScheduled = false
+            defer { state.outbound = nil }
+            return state.outbound
+        }
+        if let buffer { channel.writeAndFlush(buffer, promise: nil) }
     }
 
     /// Subscribes `handler` to `subject` (wildcards allowed) on this and every later
     /// connection; returns the subscription's id for ``unsubscribe(_:)``.
     public func subscribe(_ subject: String, handler: @escaping Handler) -> UInt64 {
-        let (id, channel) = state.withLockedValue { state in
+        let id = state.withLockedValue { state in
             state.nextSubscriptionID += 1
             state.subscriptions[state.nextSubscriptionID] = Subscription(subject: subject, handler: handler)
-            return (state.nextSubscriptionID, state.channel)
+            return state.nextSubscriptionID
         }
-        channel?.writeAndFlush(channel!.allocator.buffer(string: ClientOperation.subscribe(subject: subject, id: id)), promise: nil)
+        // Without a connection, the next one's greeting sends it.
+        send { $0.writeString(ClientOperation.subscribe(subject: subject, id: id)) }
         return id
     }
 
     public func unsubscribe(_ id: UInt64) {
-        let channel = state.withLockedValue { state -> (any Channel)? in
-            guard state.subscriptions.removeValue(forKey: id) != nil else { return nil }
-            return state.channel
-        }
-        channel?.writeAndFlush(channel!.allocator.buffer(string: ClientOperation.unsubscribe(id: id)), promise: nil)
+        guard state.withLockedValue({ $0.subscriptions.removeValue(forKey: id) }) != nil else { return }
+        send { $0.writeString(ClientOperation.unsubscribe(id: id)) }
     }
 
     /// A fresh subject no one else uses, for a consumer's deliveries.
@@ -156,21 +207,19 @@ public final class NATSClient: Sendable {
     {
         let token = state.withLockedValue { state in
             state.nextRequestToken += 1
-            return String(state.nextRequestToken)
+            return state.nextRequestToken
         }
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
         let result = await withCheckedContinuation { (waiter: CheckedContinuation<Result<NATSMessage, NATSError>, Never>) in
             let closed = state.withLockedValue { state in
-                if !state.isClosed { state.requests[token] = waiter }
+                if !state.isClosed { state.requests[token] = PendingRequest(waiter: waiter, subject: subject, deadline: deadline) }
                 return state.isClosed
             }
             if closed { return waiter.resume(returning: .failure(.closed)) }
             do throws(NATSError) {
-                try publish(subject, replyTo: inboxPrefix + token, headers: headers, payload: payload)
+                try publish(subject, replyTo: inboxPrefix + String(token), headers: headers, payload: payload)
             } catch {
-                return complete(token, with: .failure(error))
-            }
-            group.next().scheduleTask(in: TimeAmount(timeout)) { [weak self] in
-                self?.complete(token, with: .failure(.timeout(subject: subject)))
+                complete(token, with: .failure(error))
             }
         }
         let message = try result.get()
@@ -181,26 +230,37 @@ public final class NATSClient: Sendable {
     /// Waits until the server has processed everything sent before (a PING's PONG).
     public func flush(timeout: Duration = .seconds(5)) async throws(NATSError) {
         let result = await withCheckedContinuation { (waiter: CheckedContinuation<Result<Void, NATSError>, Never>) in
-            guard
-                let channel = state.withLockedValue({ state -> (any Channel)? in
-                    guard let channel = state.channel else { return nil }
-                    state.flushes.append(waiter)
-                    return channel
-                })
-            else { return waiter.resume(returning: .failure(.notConnected)) }
-            channel.writeAndFlush(channel.allocator.buffer(string: ClientOperation.ping), promise: nil)
+            // Registered before the PING is sent, so its PONG always finds it.
+            let registered = state.withLockedValue { state in
+                guard state.channel != nil else { return false }
+                state.flushes.append(waiter)
+                return true
+            }
+            guard registered else { return waiter.resume(returning: .failure(.notConnected)) }
+            // Should the connection be lost before the PING goes, failWaiting answers.
+            send { $0.writeString(ClientOperation.ping) }
         }
         try result.get()
     }
 
     private func answer(_ message: NATSMessage) {
-        guard message.subject.hasPrefix(inboxPrefix) else { return }
-        complete(String(message.subject.dropFirst(inboxPrefix.count)), with: .success(message))
+        guard message.subject.hasPrefix(inboxPrefix), let token = UInt64(message.subject.dropFirst(inboxPrefix.count)) else { return }
+        complete(token, with: .success(message))
     }
 
-    private func complete(_ token: String, with result: Result<NATSMessage, NATSError>) {
-        let waiter = state.withLockedValue { $0.requests.removeValue(forKey: token) }
-        waiter?.resume(returning: result)
+    private func complete(_ token: UInt64, with result: Result<NATSMessage, NATSError>) {
+        let request = state.withLockedValue { $0.requests.removeValue(forKey: token) }
+        request?.waiter.resume(returning: result)
+    }
+
+    /// Fails the requests whose deadline has passed (one sweep for all, rather than a
+    /// scheduled task per request).
+    private func expireRequests(at now: NIODeadline) {
+        let expired = state.withLockedValue { state -> [PendingRequest] in
+            let tokens = state.requests.compactMap { $0.value.deadline <= now ? $0.key : nil }
+            return tokens.compactMap { state.requests.removeValue(forKey: $0) }
+        }
+        for request in expired { request.waiter.resume(returning: .failure(.timeout(subject: request.subject))) }
     }
 
     // MARK: Connections
@@ -271,6 +331,8 @@ public final class NATSClient: Sendable {
             if state.channel === channel {
                 state.channel = nil
                 state.connectedServer = nil
+                state.outbound = nil
+                state.isWriteScheduled = false
             }
             return (Array(state.statusWatchers.values), state.isClosed)
         }
@@ -288,7 +350,7 @@ public final class NATSClient: Sendable {
             }
             return (Array(state.requests.values), state.flushes)
         }
-        for request in requests { request.resume(returning: .failure(error)) }
+        for request in requests { request.waiter.resume(returning: .failure(error)) }
         for flush in flushes { flush.resume(returning: .failure(error)) }
     }
 

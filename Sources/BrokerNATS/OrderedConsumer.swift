@@ -8,6 +8,10 @@ import NIOConcurrencyHelpers
 /// step, heartbeats gone silent, the connection lost, the consumer deleted by a
 /// failover), it is replaced by a new one starting after the last stream seq handed
 /// out. Flow-control requests and stall notices are answered as they arrive.
+///
+/// Each delivery is handed to `onDelivery` on the connection's event loop, with no
+/// task switch (a front applies every record of the stream this way); ``stream(jetStream:stream:filterSubject:startSeq:heartbeat:logger:)``
+/// gives them as an `AsyncStream` instead.
 public final class OrderedConsumer: Sendable {
     /// What the reader is handed: a stored message, and how many more the stream had
     /// for this consumer when it was delivered (0: caught up).
@@ -35,19 +39,36 @@ public final class OrderedConsumer: Sendable {
     private let heartbeat: Duration
     private let logger: Logger
     private let state: NIOLockedValueBox<State>
-    private let continuation: AsyncStream<Delivery>.Continuation
+    private let onDelivery: @Sendable (Delivery) -> Void
+    private let onStop: @Sendable () -> Void
     private let watchdog = NIOLockedValueBox<Task<Void, Never>?>(nil)
-    /// The deliveries, in stream order. Unbounded here, bounded by flow control upstream.
-    public let deliveries: AsyncStream<Delivery>
 
-    public init(jetStream: JetStream, stream: String, filterSubject: String? = nil, startSeq: UInt64, heartbeat: Duration, logger: Logger) {
+    /// A consumer that hands each delivery, in stream order, to `onDelivery` (called
+    /// on an event loop: it must not block), and calls `onStop` once stopped.
+    public init(
+        jetStream: JetStream, stream: String, filterSubject: String? = nil, startSeq: UInt64, heartbeat: Duration, logger: Logger,
+        onDelivery: @escaping @Sendable (Delivery) -> Void, onStop: @escaping @Sendable () -> Void = {}
+    ) {
         self.jetStream = jetStream
         self.stream = stream
         self.filterSubject = filterSubject
         self.heartbeat = heartbeat
         self.logger = logger
         self.state = NIOLockedValueBox(State(lastStreamSeq: startSeq > 0 ? startSeq - 1 : 0))
-        (deliveries, continuation) = AsyncStream<Delivery>.makeStream(bufferingPolicy: .unbounded)
+        self.onDelivery = onDelivery
+        self.onStop = onStop
+    }
+
+    /// A consumer whose deliveries, in stream order, are the returned stream (unbounded
+    /// here, bounded by flow control upstream); it finishes when the consumer stops.
+    public static func stream(
+        jetStream: JetStream, stream: String, filterSubject: String? = nil, startSeq: UInt64, heartbeat: Duration, logger: Logger
+    ) -> (OrderedConsumer, AsyncStream<Delivery>) {
+        let (deliveries, continuation) = AsyncStream<Delivery>.makeStream(bufferingPolicy: .unbounded)
+        let consumer = OrderedConsumer(
+            jetStream: jetStream, stream: stream, filterSubject: filterSubject, startSeq: startSeq, heartbeat: heartbeat, logger: logger,
+            onDelivery: { continuation.yield($0) }, onStop: { continuation.finish() })
+        return (consumer, deliveries)
     }
 
     /// The last stream seq handed out.
@@ -71,14 +92,14 @@ public final class OrderedConsumer: Sendable {
     }
 
     public func stop() {
-        let (subscription, name) = state.withLockedValue { state in
-            state.isStopped = true
+        let (subscription, name, wasStopped) = state.withLockedValue { state in
+            defer { state.isStopped = true }
             state.generation += 1
-            return (state.subscription, state.consumerName)
+            return (state.subscription, state.consumerName, state.isStopped)
         }
         watchdog.withLockedValue { $0?.cancel() }
         if let subscription { jetStream.client.unsubscribe(subscription) }
-        continuation.finish()
+        if !wasStopped { onStop() }
         if let name { Task { [jetStream, stream] in try? await jetStream.deleteConsumer(stream: stream, name: name) } }
     }
 
@@ -151,8 +172,8 @@ public final class OrderedConsumer: Sendable {
             guard ack.consumerSeq == state.nextConsumerSeq, ack.streamSeq > state.lastStreamSeq else { return false }
             state.nextConsumerSeq += 1
             state.lastStreamSeq = ack.streamSeq
-            // Yielded under the lock, so that deliveries keep their order.
-            continuation.yield(
+            // Handed over under the lock, so that deliveries keep their order.
+            onDelivery(
                 Delivery(
                     message: JetStream.StoredMessage(
                         subject: message.subject, seq: ack.streamSeq, timeNanoseconds: ack.timeNanoseconds, headers: nil, payload: message.payload),

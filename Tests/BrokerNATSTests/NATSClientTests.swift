@@ -38,6 +38,32 @@ import Testing
         #expect(throws: NATSError.self) { try client.publish("has space", payload: []) }
     }
 
+    /// Requests sent together share writes (one outbound buffer): each still gets its own answer.
+    @Test func concurrentRequestsEachGetTheirAnswerAndUnansweredOnesTimeOut() async throws {
+        let server = try NATSServerProcess()
+        let client = try await connected(to: server)
+        defer { Task { await client.close() } }
+        _ = client.subscribe("double") { message in
+            try? client.publish(message.replyTo!, payload: message.payload + message.payload)
+        }
+        _ = client.subscribe("silent") { _ in }
+        try await client.flush()
+        let answers = try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
+            for n in 0..<500 {
+                group.addTask { (n, try await client.request("double", payload: Array("\(n)".utf8), timeout: .seconds(10)).payload) }
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        #expect(answers.count == 500)
+        #expect(answers.allSatisfy { $0.value == Array("\($0.key)\($0.key)".utf8) })
+        let started = ContinuousClock.now
+        await #expect(throws: NATSError.timeout(subject: "silent")) {
+            _ = try await client.request("silent", payload: [], timeout: .milliseconds(200))
+        }
+        let waited = ContinuousClock.now - started
+        #expect(waited >= .milliseconds(200) && waited < .seconds(5))
+    }
+
     @Test func jetStreamPublishDeduplicatesAndChecksTheSubjectSeq() async throws {
         let server = try NATSServerProcess()
         let client = try await connected(to: server)
@@ -71,10 +97,11 @@ import Testing
         let jetStream = JetStream(client: client)
         _ = try await jetStream.createStream(StreamConfiguration(name: "O", subjects: ["O.>"], replicas: 1, duplicateWindow: .seconds(60)))
         for index in 1...50 { _ = try await jetStream.publish("O.x", payload: Array(String(index).utf8)) }
-        let consumer = OrderedConsumer(jetStream: jetStream, stream: "O", startSeq: 1, heartbeat: .milliseconds(500), logger: Self.logger)
+        let (consumer, deliveries) = OrderedConsumer.stream(
+            jetStream: jetStream, stream: "O", startSeq: 1, heartbeat: .milliseconds(500), logger: Self.logger)
         consumer.start()
         defer { consumer.stop() }
-        var iterator = consumer.deliveries.makeAsyncIterator()
+        var iterator = deliveries.makeAsyncIterator()
         for expected in UInt64(1)...50 {
             let delivery = try #require(await iterator.next())
             #expect(delivery.message.seq == expected)
