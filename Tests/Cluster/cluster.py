@@ -93,6 +93,18 @@ class NatsCluster:
     def node(self, name):
         return next(node for node in self.nodes if node.name == name)
 
+    def log_tails(self, size=2000):
+        """The end of every log in the cluster's directory (the nodes' and the
+        fronts'), for a failure's message."""
+        tails = []
+        for name in sorted(os.listdir(self.directory)):
+            if name.endswith(".log"):
+                with open(os.path.join(self.directory, name), errors="replace") as f:
+                    # A node retries a dead route every second: that says nothing new.
+                    lines = [line for line in f if "Error trying to connect to route" not in line]
+                tails.append(f"--- {name}\n" + "".join(lines)[-size:])
+        return "\n".join(tails)
+
     def stop(self):
         for node in self.nodes:
             node.kill()
@@ -119,12 +131,7 @@ class Front:
             wait_for_port(self.port, timeout)
         except TimeoutError:
             self.kill()
-            logs = [self.log_path] + [os.path.join(self.cluster.directory, f"{n.name}.log") for n in self.cluster.nodes]
-            tails = []
-            for path in logs:
-                with open(path, errors="replace") as f:
-                    tails.append(f"--- {os.path.basename(path)}\n" + f.read()[-2000:])
-            raise TimeoutError(f"front {self.name} did not start:\n" + "\n".join(tails))
+            raise TimeoutError(f"front {self.name} did not start:\n" + self.cluster.log_tails())
 
     def kill(self, sig=signal.SIGKILL):
         if self.process and self.process.poll() is None:

@@ -27,6 +27,13 @@ def cluster():
         nats.stop()
 
 
+# How long inserts may stop after the stream's leader is killed: JetStream 2.9
+# elects a new leader after a Raft election timeout of 4 to 9 s, and an insert
+# sent to the stream while it has none is answered by the front's 5 s publish
+# timeout (then retried by the client).
+RESUME_BOUND = 9 + 5 + 1
+
+
 def leader(front):
     deadline = time.time() + 20
     while time.time() < deadline:
@@ -93,28 +100,38 @@ def test_leader_kill_loses_no_acknowledged_insert(cluster):
     killed = nats.node(leader(a))
     killed_at = time.time()
     killed.kill()
-    time.sleep(8)
-    for inserter in inserters:
-        inserter.stop()
-    for inserter in inserters:
-        inserter.join(30)
-    acked = sorted(sum((i.acked for i in inserters), []))
-    last = acked[-1][0]
-    assert any(t > killed_at + 1 for (_, _, _, t) in acked), "no insert was acknowledged after the leader was killed"
-    # The longest time without any acknowledgement, over both inserters together.
-    times = sorted(t for (_, _, _, t) in acked)
-    pause = max(b - a for a, b in zip(times, times[1:]))
-    failures = sum(i.failures for i in inserters)
-    print(f"\n{len(acked)} inserts acknowledged, {failures} attempts retried; "
-          f"after SIGKILL of leader {killed.name} the longest pause between acknowledgements was {pause:.2f} s")
-    # JetStream 2.9 elects a new leader after a Raft election timeout of 4 to 9 s.
-    assert pause < 12, f"inserts stopped for {pause:.1f} s after the leader was killed"
-    for subscriber in subscribers:
-        records = subscriber.wait_for(last)
-        subscriber.stop()
-        assert_every_record_once_in_order(records, acked, start + 1)
-    assert subscribers[0].snapshot() == subscribers[1].snapshot()
-    killed.start()
+    try:
+        # Inserts go on until some are acknowledged again (a new leader), then a little longer.
+        deadline = killed_at + RESUME_BOUND + 5
+        while time.time() < deadline and not any(t > killed_at + 0.5 for i in inserters for (_, _, _, t) in list(i.acked)):
+            time.sleep(0.1)
+        time.sleep(1)
+        for inserter in inserters:
+            inserter.stop()
+        for inserter in inserters:
+            inserter.join(30)
+        acked = sorted(sum((i.acked for i in inserters), []))
+        last = acked[-1][0]
+        assert any(t > killed_at + 0.5 for (_, _, _, t) in acked), \
+            f"no insert was acknowledged after the leader was killed\n{nats.log_tails()}"
+        # The longest time without any acknowledgement, over both inserters together.
+        times = sorted(t for (_, _, _, t) in acked)
+        pause = max(b - a for a, b in zip(times, times[1:]))
+        failures = sum(i.failures for i in inserters)
+        print(f"\n{len(acked)} inserts acknowledged, {failures} attempts retried; "
+              f"after SIGKILL of leader {killed.name} the longest pause between acknowledgements was {pause:.2f} s")
+        assert pause < RESUME_BOUND, f"inserts stopped for {pause:.1f} s after the leader was killed"
+        for subscriber in subscribers:
+            records = subscriber.wait_for(last)
+            subscriber.stop()
+            assert_every_record_once_in_order(records, acked, start + 1)
+        assert subscribers[0].snapshot() == subscribers[1].snapshot()
+    finally:
+        for inserter in inserters:
+            inserter.stop()
+        for subscriber in subscribers:
+            subscriber.stop()
+        killed.start()
 
 
 def test_a_killed_fronts_subscribers_resume_on_the_other_without_loss(cluster):
@@ -180,9 +197,11 @@ def test_without_nats_inserts_answer_503_reads_work_and_it_reconnects(cluster):
     assert a.state() == before
     for node in nats.nodes:
         node.start()
-    deadline = time.time() + 30
+    # The nodes elect a metadata leader, then the stream's (each 4 to 9 s).
+    started = time.time()
     status = 0
-    while time.time() < deadline and status != 200:
+    while time.time() < started + 60 and status != 200:
         status, _, body = a.insert("online", 1, key="back-online")
         time.sleep(0.2)
-    assert status == 200, body
+    print(f"\ninserts answered again {time.time() - started:.1f} s after the NATS nodes restarted")
+    assert status == 200, f"{body}\n{nats.log_tails()}"
