@@ -97,7 +97,7 @@ test-tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS="suppressions=$(CURDIR)/Tests/tsan-suppressions.txt" $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --no-parallel
 
-## load-cluster: inserts through one JetStream front against raw JetStream publishing, on one 3-node cluster (Benchmarks/load/cluster.sh)
+## load-cluster: on one 3-node nats-server cluster: inserts through one front against raw JetStream publishing, fan-out through two fronts against one single node (Benchmarks/load/cluster.sh)
 load-cluster: release deps
 	Benchmarks/load/cluster.sh
 
