@@ -55,6 +55,9 @@ public final class NATSClient: Sendable {
         /// Bytes sent since the last write to `channel`, and whether that write is scheduled.
         var outbound: ByteBuffer?
         var isWriteScheduled = false
+        /// The subscriptions the greeting of the connection being made sent: what is
+        /// subscribed or unsubscribed after it is sent once the connection is up.
+        var greetedSubscriptions: Set<UInt64> = []
     }
 
     private struct PendingRequest {
@@ -156,16 +159,21 @@ public final class NATSClient: Sendable {
     private func send(_ write: (inout ByteBuffer) -> Void) -> Bool {
         let (connected, scheduleOn) = state.withLockedValue { state -> (Bool, (any Channel)?) in
             guard let channel = state.channel else { return (false, nil) }
-            var outbound = state.outbound ?? channel.allocator.buffer(capacity: 1024)
-            state.outbound = nil  // unique while written to, so it grows in place
-            write(&outbound)
-            state.outbound = outbound
-            if state.isWriteScheduled { return (true, nil) }
-            state.isWriteScheduled = true
-            return (true, channel)
+            return (true, Self.enqueue(write, on: channel, in: &state) ? channel : nil)
         }
         if let channel = scheduleOn { channel.eventLoop.execute { self.writeOutbound(to: channel) } }
         return connected
+    }
+
+    /// Adds to `channel`'s outbound buffer; true when the caller must schedule its write.
+    private static func enqueue(_ write: (inout ByteBuffer) -> Void, on channel: any Channel, in state: inout State) -> Bool {
+        var outbound = state.outbound ?? channel.allocator.buffer(capacity: 1024)
+        state.outbound = nil  // unique while written to, so it grows in place
+        write(&outbound)
+        state.outbound = outbound
+        if state.isWriteScheduled { return false }
+        state.isWriteScheduled = true
+        return true
     }
 
     /// Writes and flushes what was sent since the last write, on `channel`'s event loop.
@@ -187,7 +195,7 @@ public final class NATSClient: Sendable {
             state.subscriptions[state.nextSubscriptionID] = Subscription(subject: subject, handler: handler)
             return state.nextSubscriptionID
         }
-        // Without a connection, the next one's greeting sends it.
+        // Without a connection, the next one's greeting sends it, or (mid-handshake) that connection once it is up.
         send { $0.writeString(ClientOperation.subscribe(subject: subject, id: id)) }
         return id
     }
@@ -314,16 +322,29 @@ public final class NATSClient: Sendable {
             try? await channel.close()
             throw error
         }
-        let watchers = state.withLockedValue { state -> [@Sendable (Bool) -> Void] in
+        let (watchers, scheduleWrite) = state.withLockedValue { state -> ([@Sendable (Bool) -> Void], Bool) in
             state.channel = channel
             state.connectedServer = server
             state.connections += 1
-            return Array(state.statusWatchers.values)
+            let changes = Self.subscriptionChangesSinceGreeting(state)
+            let schedule = !changes.isEmpty && Self.enqueue({ $0.writeString(changes) }, on: channel, in: &state)
+            return (Array(state.statusWatchers.values), schedule)
         }
+        if scheduleWrite { channel.eventLoop.execute { self.writeOutbound(to: channel) } }
         if state.withLockedValue({ $0.isClosed }) { try? await channel.close() }
         logger.info("connected to NATS at \(server)")
         for watcher in watchers { watcher(true) }
         return channel
+    }
+
+    /// SUB and UNSUB for what changed while the greeting was on its way (it had no
+    /// connection to go to then).
+    private static func subscriptionChangesSinceGreeting(_ state: State) -> String {
+        let current = Set(state.subscriptions.keys)
+        let added = current.subtracting(state.greetedSubscriptions).sorted()
+        let removed = state.greetedSubscriptions.subtracting(current).sorted()
+        return added.compactMap { id in state.subscriptions[id].map { ClientOperation.subscribe(subject: $0.subject, id: id) } }.joined()
+            + removed.map { ClientOperation.unsubscribe(id: $0) }.joined()
     }
 
     private func lost(_ channel: any Channel, server: NATSServerAddress) {
@@ -381,7 +402,10 @@ public final class NATSClient: Sendable {
     /// The CONNECT line, every subscription and a PING: the handshake after INFO.
     fileprivate func greeting(connectLine: String, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(string: connectLine)
-        let subscriptions = state.withLockedValue { $0.subscriptions }
+        let subscriptions = state.withLockedValue { state in
+            state.greetedSubscriptions = Set(state.subscriptions.keys)
+            return state.subscriptions
+        }
         for (id, subscription) in subscriptions.sorted(by: { $0.key < $1.key }) {
             buffer.writeString(ClientOperation.subscribe(subject: subscription.subject, id: id))
         }

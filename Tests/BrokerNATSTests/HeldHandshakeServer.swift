@@ -1,0 +1,88 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A stand-in for nats-server on 127.0.0.1, for the one thing the real server
+/// cannot be made to do: it sends INFO, then holds back the PONG that ends the
+/// client's handshake until ``releasePong()``, so a test can act while the client
+/// has sent its greeting but is not yet connected. It keeps what it received.
+final class HeldHandshakeServer: Sendable {
+    let port: Int
+    private let listener: Int32
+    private let state = Mutex(State())
+
+    private struct State {
+        var received = ""
+        var isPongReleased = false
+        var isClosed = false
+    }
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard listener >= 0 else { throw POSIXError(.EMFILE) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(listener, pointer, length) == 0 && listen(listener, 1) == 0
+                    && getsockname(listener, pointer, &length) == 0
+            }
+        }
+        guard bound else {
+            close(listener)
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
+        self.listener = listener
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Serves one connection on a thread of its own, for at most 20 s.
+    func start() {
+        Thread { [self] in serve() }.start()
+    }
+
+    var received: String { state.withLock { $0.received } }
+
+    func releasePong() { state.withLock { $0.isPongReleased = true } }
+
+    func stop() {
+        state.withLock { $0.isClosed = true }
+        shutdown(listener, Int32(SHUT_RDWR))
+    }
+
+    private func serve() {
+        defer { close(listener) }
+        let connection = accept(listener, nil, nil)
+        guard connection >= 0 else { return }
+        defer { close(connection) }
+        var timeout = timeval(tv_sec: 0, tv_usec: 50_000)
+        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        write(connection, #"INFO {"server_id":"held","version":"2.9.10","headers":true,"max_payload":1048576}"# + "\r\n")
+        let deadline = Date().addingTimeInterval(20)
+        var ponged = false
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline, !state.withLock({ $0.isClosed }) {
+            let count = read(connection, &bytes, bytes.count)
+            if count == 0 { return }
+            let (text, released) = state.withLock { state in
+                if count > 0 { state.received += String(decoding: bytes[..<count], as: UTF8.self) }
+                return (state.received, state.isPongReleased)
+            }
+            if !ponged, released, text.contains("PING\r\n") {
+                write(connection, "PONG\r\n")
+                ponged = true
+            }
+        }
+    }
+
+    private func write(_ connection: Int32, _ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+}
