@@ -18,7 +18,7 @@ final class HeldHandshakeServer: Sendable {
     private struct State {
         var received = ""
         var isPongReleased = false
-        var isClosed = false
+        var isStopRequested = false
     }
 
     init() throws {
@@ -34,23 +34,29 @@ final class HeldHandshakeServer: Sendable {
 
     func releasePong() { state.withLock { $0.isPongReleased = true } }
 
+    /// Makes the server's thread close its sockets (within 50 ms). Only that thread
+    /// closes them, once: a descriptor closed here could already be another test's.
     func stop() {
-        state.withLock { $0.isClosed = true }
-        shutdown(listener, Int32(SHUT_RDWR))
+        state.withLock { $0.isStopRequested = true }
     }
+
+    private var isStopped: Bool { state.withLock { $0.isStopRequested } }
 
     private func serve() {
         defer { close(listener) }
-        let connection = accept(listener, nil, nil)
+        let deadline = Date().addingTimeInterval(20)
+        var timeout = timeval(tv_sec: 0, tv_usec: 50_000)
+        // accept and read wake every 50 ms to see the deadline and stop().
+        setsockopt(listener, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var connection: Int32 = -1
+        while connection < 0, Date() < deadline, !isStopped { connection = accept(listener, nil, nil) }
         guard connection >= 0 else { return }
         defer { close(connection) }
-        var timeout = timeval(tv_sec: 0, tv_usec: 50_000)
         setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         write(connection, #"INFO {"server_id":"held","version":"2.9.10","headers":true,"max_payload":1048576}"# + "\r\n")
-        let deadline = Date().addingTimeInterval(20)
         var ponged = false
         var bytes = [UInt8](repeating: 0, count: 4096)
-        while Date() < deadline, !state.withLock({ $0.isClosed }) {
+        while Date() < deadline, !isStopped {
             let count = read(connection, &bytes, bytes.count)
             if count == 0 { return }
             let (text, released) = state.withLock { state in
