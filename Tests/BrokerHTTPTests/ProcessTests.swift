@@ -94,7 +94,11 @@ extension ServerProcesses {
         // 30 s: the ThreadSanitizer run of the hostile tests makes a server busy with
         // hundreds of new connections answer in seconds, not milliseconds.
         static func get(_ url: String) async throws -> String {
-            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
+            var request = HTTPClientRequest(url: url)
+            // Not kept in the pool either, where the next request (a `post`) would find it
+            // just as the server closes it at its idle timeout.
+            request.headers.add(name: "Connection", value: "close")
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
             return String(buffer: try await response.body.collect(upTo: 1 << 20))
         }
 
