@@ -36,6 +36,12 @@ public final class JetStreamStore: EventStore {
         var statistics = LogStatistics()
         var stream = StreamHealth()
         var isClosed = false
+
+        /// Removes and returns the waiters that `isAnswered` picks.
+        mutating func takeWaiters(where isAnswered: (AppliedWaiter) -> Bool) -> [AppliedWaiter] {
+            let ids = waiters.compactMap { isAnswered($0.value) ? $0.key : nil }
+            return ids.compactMap { waiters.removeValue(forKey: $0) }
+        }
     }
 
     /// A caller of ``waitUntilApplied(_:timeout:)``: answered true once the index has
@@ -142,8 +148,7 @@ public final class JetStreamStore: EventStore {
             // Yielded under the lock, so that every subscriber gets records in seq order.
             if let record { for subscriber in state.subscribers.values { subscriber.yield(record) } }
             guard !state.waiters.isEmpty else { return (gap, []) }
-            let ids = state.waiters.compactMap { $0.value.seq <= message.seq ? $0.key : nil }
-            return (gap, ids.compactMap { state.waiters.removeValue(forKey: $0) })
+            return (gap, state.takeWaiters { $0.seq <= message.seq })
         }
         for entry in ready { entry.waiter.resume(returning: true) }
         if gap { logger.error("the stream skipped to seq \(message.seq): messages were removed from it outside Broker") }
@@ -180,10 +185,7 @@ public final class JetStreamStore: EventStore {
     }
 
     private func expireWaiters(at now: ContinuousClock.Instant) {
-        let expired = state.withLock { state -> [AppliedWaiter] in
-            let ids = state.waiters.compactMap { $0.value.deadline <= now ? $0.key : nil }
-            return ids.compactMap { state.waiters.removeValue(forKey: $0) }
-        }
+        let expired = state.withLock { $0.takeWaiters { $0.deadline <= now } }
         for entry in expired { entry.waiter.resume(returning: false) }
     }
 

@@ -161,7 +161,7 @@ public final class NATSClient: Sendable {
             guard let channel = state.channel else { return (false, nil) }
             return (true, Self.enqueue(write, on: channel, in: &state) ? channel : nil)
         }
-        if let channel = scheduleOn { channel.eventLoop.execute { self.writeOutbound(to: channel) } }
+        if let channel = scheduleOn { scheduleWrite(on: channel) }
         return connected
     }
 
@@ -174,6 +174,10 @@ public final class NATSClient: Sendable {
         if state.isWriteScheduled { return false }
         state.isWriteScheduled = true
         return true
+    }
+
+    private func scheduleWrite(on channel: any Channel) {
+        channel.eventLoop.execute { self.writeOutbound(to: channel) }
     }
 
     /// Writes and flushes what was sent since the last write, on `channel`'s event loop.
@@ -322,7 +326,7 @@ public final class NATSClient: Sendable {
             try? await channel.close()
             throw error
         }
-        let (watchers, scheduleWrite) = state.withLockedValue { state -> ([@Sendable (Bool) -> Void], Bool) in
+        let (watchers, mustWrite) = state.withLockedValue { state -> ([@Sendable (Bool) -> Void], Bool) in
             state.channel = channel
             state.connectedServer = server
             state.connections += 1
@@ -330,7 +334,7 @@ public final class NATSClient: Sendable {
             let schedule = !changes.isEmpty && Self.enqueue({ $0.writeString(changes) }, on: channel, in: &state)
             return (Array(state.statusWatchers.values), schedule)
         }
-        if scheduleWrite { channel.eventLoop.execute { self.writeOutbound(to: channel) } }
+        if mustWrite { scheduleWrite(on: channel) }
         if state.withLockedValue({ $0.isClosed }) { try? await channel.close() }
         logger.info("connected to NATS at \(server)")
         for watcher in watchers { watcher(true) }
