@@ -112,17 +112,29 @@ final class SubscriberQueue: Sendable {
     /// (the writer of the output's event loop), and returns when the queue is finished
     /// and all of it is written, the connection closes, or the task is cancelled.
     /// Called once the backlog is written.
+    ///
+    /// The queue is connected to its output by a task on the output's event loop,
+    /// submitted after the backlog's last write was (a write of the response's writer
+    /// has been handed to the loop, or done on it, by the time it returns). The loop
+    /// runs its tasks in order, so every backlog byte is in the channel before the
+    /// first live one. Connected at once, a queue could be written by the loop
+    /// writer's round already running on the loop, ahead of backlog writes still
+    /// waiting in the loop's task list: live records overtook the snapshot (SPEC.md 4.3).
     func stream(to output: any StreamOutput, through writer: LoopWriter) async {
         output.closed.whenComplete { _ in self.finish() }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let scheduled = state.withLock { state -> LoopWriter? in
-                    state.output = output
+                state.withLock { state in
                     state.writer = writer
                     state.streamEnd = continuation
-                    return state.needsWrite()
                 }
-                scheduled?.schedule(self)
+                output.eventLoop.execute {
+                    let scheduled = self.state.withLock { state -> LoopWriter? in
+                        state.output = output
+                        return state.needsWrite()
+                    }
+                    scheduled?.schedule(self)
+                }
             }
         } onCancel: {
             finish()

@@ -126,7 +126,13 @@ struct LogRecovery {
                     segments[segments.count - 1].size = validEnd
                 }
             }
-            chain = walker.chain ?? chain
+            // The walk stops the open at any damage but a torn tail, and a torn tail
+            // leaves the walked chain whole: it is the index of everything walked.
+            guard let walked = walker.chain else {
+                // Unreachable while the above holds; refusing the open beats serving an index without the walked records.
+                throw .notALog(path: recovery.directory, reason: "the open lost the name chain of the records it walked; not opening with an incomplete index")
+            }
+            chain = walked
             if let torn = walker.policy.tornTail { try repair(torn, listed: listed, recovery: recovery) }
             return scanned
         }

@@ -165,8 +165,10 @@ package final class LogWalker<Policy: DamagePolicy> {
                 let kind: Damage.Kind = laterFrame == nil ? .incompleteTail(bytes: walking.frames.limit - offset) : .corrupt
                 guard try report(Damage(segment: walking.segment.path, offset: offset, problem: problem, kind: kind)) == .skip else { return nil }
                 walking.damaged = true
-                chain = nil
-                startChain = false
+                // A torn tail ends the walk: the chain checked up to it still describes
+                // every frame handed over (recovery's index is built from it). Links
+                // past skipped bytes in the middle cannot be checked.
+                if laterFrame != nil { dropChain() }
                 if laterFrame == nil {
                     walking.frames.skipToLimit()
                 } else if try !walking.frames.skipDamage() {
@@ -206,8 +208,8 @@ package final class LogWalker<Policy: DamagePolicy> {
             guard try report(damage) == .skip else { return false }
             walking.damaged = true
             walking.inBatch = false
-            chain = nil
-            startChain = false
+            // As for a torn frame: a torn batch at the tail leaves the chain whole.
+            if laterFrame != nil { dropChain() }
             // Nothing of the batch is handed over; what stopped it is reported next.
             if laterFrame == nil { walking.frames.skipToLimit() } else { walking.frames.seek(to: failedAt, expectedSeq: lastSeq + 1) }
             return false
@@ -259,9 +261,16 @@ package final class LogWalker<Policy: DamagePolicy> {
     /// next one unless the policy stops it.
     private func skipSegment(_ damage: Damage) throws(LogError) {
         expectedBaseSeq = nil
+        // A newest segment torn while it was created holds no frame: the chain of the
+        // segments before it is whole.
+        if case .incompleteTail = damage.kind {} else { dropChain() }
+        _ = try report(damage)
+    }
+
+    /// After damage whose bytes are skipped, links can no longer be checked.
+    private func dropChain() {
         chain = nil
         startChain = false
-        _ = try report(damage)
     }
 
     private func report(_ damage: Damage) throws(LogError) -> DamageAction {

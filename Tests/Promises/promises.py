@@ -1,0 +1,272 @@
+"""What the promise tests share: a `broker serve` process, an SSE reader, CPU
+burners, and the checks every read must pass (SPEC.md 3.4, 4.3).
+
+Every process is started here and stopped by its PID; every wait is bounded."""
+
+import http.client
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BROKER = os.environ.get("BROKER_BIN", os.path.join(ROOT, ".build", "debug", "broker"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_tool(*arguments, timeout=120):
+    """`broker ARGUMENTS...`: (exit code, stdout, stderr)."""
+    result = subprocess.run([BROKER, *arguments], capture_output=True, text=True, timeout=timeout)
+    return result.returncode, result.stdout, result.stderr
+
+
+class Server:
+    """One `broker serve` over `directory` on a loopback port."""
+
+    def __init__(self, directory, arguments=()):
+        self.directory, self.arguments = directory, list(arguments)
+        self.port = None
+        self.process = None
+        self.log_path = directory.rstrip("/") + ".server.log"
+
+    def start(self, timeout=30):
+        self.port = free_port()
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [BROKER, "serve", "--data-dir", self.directory, "--host", "127.0.0.1", "--port", str(self.port),
+             "--heartbeat-ms", "500", "--log-level", "info"] + self.arguments,
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"broker serve exited {self.process.returncode}:\n{self.log()}")
+            try:
+                if self.request("GET", "/healthz", timeout=2)[0] == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise TimeoutError(f"broker serve was not healthy after {timeout} s:\n{self.log()}")
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()[-4000:]
+
+    def stop(self):
+        """SIGTERM, and the exit code (a clean stop is 0)."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            return self.process.wait(timeout=20)
+        return self.process.returncode if self.process else None
+
+    def kill(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=20)
+
+    def request(self, method, path, body=None, headers=None, timeout=15):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+    def get_json(self, path):
+        status, _, body = self.request("GET", path)
+        return status, json.loads(body)
+
+    def insert(self, event, data, expected_seq=None, key=None):
+        entry = {"event": event, "data": data}
+        if expected_seq is not None:
+            entry["expectedSeq"] = expected_seq
+        headers = {"Content-Type": "application/json"}
+        if key:
+            headers["Idempotency-Key"] = key
+        status, _, body = self.request("POST", "/insert", json.dumps(entry), headers)
+        return status, json.loads(body)
+
+    def insert_batch(self, entries):
+        status, _, body = self.request("POST", "/insert", json.dumps(entries), {"Content-Type": "application/json"})
+        return status, json.loads(body)
+
+
+def quote(name):
+    from urllib.parse import quote as q
+    return q(name, safe="")
+
+
+class SSE:
+    """One `GET /events` connection, read message by message."""
+
+    def __init__(self, port, query="", last_event_id=None, timeout=10):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        headers = {} if last_event_id is None else {"Last-Event-ID": str(last_event_id)}
+        self.connection.request("GET", "/events" + query, headers=headers)
+        self.response = self.connection.getresponse()
+        self.status = self.response.status
+        self.comments = []
+
+    def next(self):
+        """The next message as (seq, event, data), or None when the stream ends."""
+        seq = name = None
+        data = []
+        while True:
+            line = self.response.fp.readline()
+            if not line:
+                return None
+            line = line.decode().rstrip("\n")
+            if line.startswith(":"):
+                self.comments.append(line[1:].strip())
+            elif line.startswith("id:"):
+                seq = int(line[3:].strip())
+            elif line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip(" "))
+            elif line == "" and seq is not None:
+                return seq, name, json.loads("\n".join(data))
+
+    def read_until(self, predicate, seconds=20):
+        """Messages until `predicate(messages)` holds, the stream ends or time is up."""
+        messages = []
+        self.connection.sock.settimeout(seconds)
+        deadline = time.time() + seconds
+        while time.time() < deadline and not predicate(messages):
+            try:
+                message = self.next()
+            except (socket.timeout, OSError):
+                break
+            if message is None:
+                break
+            messages.append(message)
+        return messages
+
+    def close(self):
+        self.connection.close()
+
+
+def _burn(until):
+    while time.time() < until:
+        pass
+
+
+class CPUBurners:
+    """One busy process per core, so that the server's threads are preempted at
+    arbitrary points: the hand-over must hold under any scheduling."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.processes = []
+
+    def __enter__(self):
+        until = time.time() + self.seconds
+        context = multiprocessing.get_context("fork")
+        self.processes = [context.Process(target=_burn, args=(until,), daemon=True) for _ in range(os.cpu_count() or 2)]
+        for process in self.processes:
+            process.start()
+        return self
+
+    def __exit__(self, *exc):
+        for process in self.processes:
+            if process.is_alive():
+                process.kill()
+            process.join(5)
+
+
+def history(server, names):
+    """Every record of each name, by /audit: {seq: (event, data)}."""
+    records = {}
+    for name in names:
+        status, body = server.get_json("/audit/" + quote(name))
+        if status == 404:
+            continue
+        assert status == 200, body
+        for record in body:
+            records[record["seq"]] = (record["event"], record["data"])
+    return records
+
+
+def check_snapshot_then_live(messages, log, admits):
+    """SPEC.md 4.3 for a fresh subscriber: the latest record of every admitted name
+    as of some seq H, in seq order, then every admitted record after H once, in
+    order. `log` is every record ({seq: (event, data)}); returns H."""
+    admitted = sorted(seq for seq, (event, _) in log.items() if admits(event))
+    for split in range(0, len(messages) + 1):
+        snapshot, live = messages[:split], messages[split:]
+        if live:
+            h = live[0][0] - 1
+        elif snapshot:
+            h = max(seq for seq, _, _ in snapshot)
+        else:
+            h = 0
+        latest = {}
+        for seq in admitted:
+            if seq > h:
+                break
+            latest[log[seq][0]] = seq
+        if [m[0] for m in snapshot] != sorted(latest.values()):
+            continue
+        expected_live = [seq for seq in admitted if seq > h][: len(live)]
+        if [m[0] for m in live] == expected_live:
+            for seq, event, data in messages:
+                assert log[seq] == (event, data), f"seq {seq} arrived as {event} {data}, the log has {log[seq]}"
+            return h
+    raise AssertionError(f"not a snapshot followed by every later record once, in order: {[m[0] for m in messages]}")
+
+
+def check_resumed(messages, log, admits, after):
+    """A resumed subscriber: every admitted record after `after` once, in order."""
+    expected = sorted(seq for seq, (event, _) in log.items() if admits(event) and seq > after)[: len(messages)]
+    assert [m[0] for m in messages] == expected, \
+        f"resumed after {after}: got {[m[0] for m in messages]}, want {expected}"
+    for seq, event, data in messages:
+        assert log[seq] == (event, data)
+
+
+class Writer(threading.Thread):
+    """Inserts one record every `interval` seconds over `names` in turn, for at most
+    `seconds`; `acked` lists the seqs acknowledged."""
+
+    def __init__(self, server, names, interval=0.002, seconds=60):
+        super().__init__(daemon=True)
+        self.server, self.names, self.interval, self.deadline = server, names, interval, time.time() + seconds
+        self.acked = []
+        self.stopping = threading.Event()
+
+    def run(self):
+        count = 0
+        connection = None
+        while not self.stopping.is_set() and time.time() < self.deadline:
+            count += 1
+            name = self.names[count % len(self.names)]
+            try:
+                if connection is None:
+                    connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+                connection.request("POST", "/insert", json.dumps({"event": name, "data": {"n": count}}),
+                                   {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                body = response.read()
+                if response.status == 200:
+                    self.acked.append(json.loads(body)["seq"])
+            except (OSError, http.client.HTTPException):
+                connection = None
+            time.sleep(self.interval)
+        if connection:
+            connection.close()
+
+    def stop(self):
+        self.stopping.set()
+        self.join(20)
