@@ -67,7 +67,7 @@ public enum BrokerServer {
         let reads = ReadRoutes(store: store, hub: hub, metrics: metrics, access: access)
         router.post("/insert") { request, _ in try await insert.handle(request, grant: try await access.grant(for: request)) }
         router.get("/events") { request, context in
-            try events.handle(request, channel: context.channel, grant: try await access.grant(for: request))
+            try await events.handle(request, channel: context.channel, grant: try await access.grant(for: request))
         }
         router.get("/audit/**") { request, context in
             try await reads.audit(
@@ -106,7 +106,7 @@ public enum BrokerServer {
     }
 
     /// Plain HTTP/1.1, or with TLS, HTTP/2 negotiated by ALPN with HTTP/1.1 as fallback.
-    private static func server(_ configuration: ServerConfiguration, metrics: BrokerMetrics) throws -> HTTPServerBuilder {
+    static func server(_ configuration: ServerConfiguration, metrics: BrokerMetrics) throws -> HTTPServerBuilder {
         let idleTimeout = TimeAmount(configuration.idleTimeout)
         let writeTimeout = TimeAmount(configuration.writeTimeout)
         let timedOut = metrics.streamWriteTimeouts

@@ -19,8 +19,9 @@ public final class JetStreamStore: EventStore {
         public var duplicateWindow: Duration = .seconds(120)
         /// The ordered consumer's idle heartbeat; three missed ones replace it.
         public var heartbeat: Duration = .milliseconds(500)
-        /// How long opening waits for NATS, the stream and the index build.
-        public var startTimeout: Duration = .seconds(60)
+        /// How long opening waits for NATS, the stream and the index build; nil waits
+        /// for as long as it takes (`--nats-wait 0`).
+        public var startTimeout: Duration? = .seconds(120)
         /// The most bytes of recent records the front keeps.
         public var recentBytes = 64 << 20
         public var logger = Logger(label: "broker.jetstream")
@@ -87,29 +88,41 @@ public final class JetStreamStore: EventStore {
     }
 
     /// Connects, creates or checks the stream (SPEC.md 7.1), and builds the index
-    /// from the whole stream before returning.
-    public static func open(_ options: Options) async throws(LogError) -> JetStreamStore {
+    /// from the whole stream before returning. While NATS cannot be reached or its
+    /// cluster is still forming it waits, with backoff, up to `startTimeout`, telling
+    /// `onWait` what it waits for each time that changes (SPEC.md 7.5).
+    public static func open(_ options: Options, onWait: @escaping @Sendable (String) -> Void = { _ in }) async throws(LogError) -> JetStreamStore {
         let client = NATSClient(options: .init(servers: options.servers, name: "broker"), logger: options.logger)
         client.start()
-        let deadline = ContinuousClock.now + options.startTimeout
-        guard await client.waitUntilConnected(timeout: options.startTimeout) else {
-            await client.close()
-            throw .unavailable("no NATS server answered at \(options.servers.map(\.description).joined(separator: ", "))")
+        let deadline = options.startTimeout.map { ContinuousClock.now + $0 }
+        let addresses = options.servers.map(\.description).joined(separator: ", ")
+        onWait("connecting to NATS at \(addresses)")
+        while !(await client.waitUntilConnected(timeout: .seconds(1))) {
+            if Task.isCancelled || deadline.map({ ContinuousClock.now >= $0 }) == true {
+                await client.close()
+                throw .unavailable("no NATS server answered at \(addresses) in \(options.startTimeout ?? .zero)")
+            }
         }
+        onWait("waiting for the JetStream stream \(options.stream)")
         let jetStream = JetStream(client: client)
         let info: StreamInfo
         do {
-            info = try await StreamSetup(jetStream: jetStream, options: options).ensure(until: deadline)
+            info = try await StreamSetup(jetStream: jetStream, options: options).ensure(until: deadline, onWait: onWait)
         } catch {
             await client.close()
             throw error
         }
+        onWait("indexing the stream's \(info.state.lastSeq) records")
         let store = JetStreamStore(options: options, client: client, jetStream: jetStream)
         store.start()
-        let remaining = deadline - ContinuousClock.now
-        guard await store.waitUntilApplied(info.state.lastSeq, timeout: max(remaining, .seconds(1))) else {
+        // In slices of a second, so that a stop signal is not kept waiting.
+        var applied = false
+        while !applied, !Task.isCancelled, deadline.map({ ContinuousClock.now < $0 }) ?? true {
+            applied = await store.waitUntilApplied(info.state.lastSeq, timeout: .seconds(1))
+        }
+        guard applied else {
             await store.close()
-            throw .unavailable("the index reached seq \(store.lastSeq) of \(info.state.lastSeq) in \(options.startTimeout)")
+            throw .unavailable("the index reached seq \(store.lastSeq) of \(info.state.lastSeq) in \(options.startTimeout ?? .zero)")
         }
         options.logger.info("JetStream stream \(options.stream): \(info.state.lastSeq) records indexed")
         return store
@@ -277,6 +290,30 @@ public final class JetStreamStore: EventStore {
     }
 
     // MARK: Reading
+
+    /// How long a read that names a seq this front has not applied yet waits for it.
+    static let catchUpWait: Duration = .seconds(5)
+
+    /// A seq past this front's index but within the stream's is waited for (the
+    /// front is behind: after a reconnect, or while another front answered first);
+    /// only a seq past the stream's own last seq is past the end (SPEC.md 7.4).
+    public func catchUp(to seq: UInt64) async throws(LogError) -> Bool {
+        if seq <= lastSeq { return true }
+        let streamLast: UInt64
+        do {
+            guard let info = try await jetStream.streamInfo(options.stream) else {
+                throw LogError.unavailable("the stream \(options.stream) does not exist")
+            }
+            streamLast = info.state.lastSeq
+        } catch let error as LogError {
+            throw error
+        } catch {
+            throw .unavailable("cannot ask the stream for its last seq: \(error)")
+        }
+        if seq > streamLast { return seq <= lastSeq }
+        if await waitUntilApplied(seq, timeout: Self.catchUpWait) { return true }
+        throw .unavailable("this front has applied seq \(lastSeq) of the stream's \(streamLast) and did not reach \(seq) in \(Self.catchUpWait): try again")
+    }
 
     public var lastSeq: UInt64 { state.withLock { $0.index.lastSeq } }
 

@@ -14,10 +14,15 @@ struct StreamSetup {
             duplicateWindow: options.duplicateWindow)
     }
 
-    /// Retries while the cluster has no JetStream leader yet (just started, or electing).
-    func ensure(until deadline: ContinuousClock.Instant) async throws(LogError) -> StreamInfo {
+    /// Retries, with backoff, while the cluster cannot answer yet: no JetStream
+    /// leader (just started, or electing), not enough peers to place the stream's
+    /// replicas (the other nodes have not joined), no answer in time. `onWait` is told
+    /// each reason once. A stream with other settings, or a refusal that waiting
+    /// cannot change, fails at once.
+    func ensure(until deadline: ContinuousClock.Instant?, onWait: (String) -> Void = { _ in }) async throws(LogError) -> StreamInfo {
         var lastError = NATSError.notConnected
-        while ContinuousClock.now < deadline {
+        var backoff = Duration.milliseconds(250)
+        while !Task.isCancelled, deadline.map({ ContinuousClock.now < $0 }) ?? true {
             do {
                 var info = try await jetStream.streamInfo(options.stream)
                 if info == nil { info = try await jetStream.createStream(wanted) }
@@ -29,14 +34,28 @@ struct StreamSetup {
             } catch let error as LogError {
                 throw error
             } catch let error as NATSError {
-                if case .jetStream(let code, _, _) = error, code != 503 { throw .unavailable("JetStream: \(error)") }
+                guard Self.isTransient(error) else { throw .unavailable("JetStream: \(error)") }
+                if error != lastError { onWait("JetStream: \(error)") }
                 lastError = error
-                try? await Task.sleep(for: .milliseconds(250))
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(2))
             } catch {
                 throw .unavailable("\(error)")
             }
         }
         throw .unavailable("JetStream did not answer in time: \(lastError)")
+    }
+
+    /// Whether waiting can mend `error`: the cluster is still forming or electing.
+    static func isTransient(_ error: NATSError) -> Bool {
+        switch error {
+        case .notConnected, .timeout, .noResponders: return true
+        // 503: JetStream not ready; 10005: no suitable peers for placement (fewer
+        // nodes joined than the replicas); 10008: JetStream temporarily unavailable;
+        // 10023: insufficient resources while peers come up.
+        case .jetStream(let code, let errorCode, _): return code == 503 || [10005, 10008, 10023].contains(errorCode)
+        default: return false
+        }
     }
 
     /// What differs between an existing stream and what Broker needs, or nil.

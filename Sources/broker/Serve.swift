@@ -28,6 +28,12 @@ struct Serve: AsyncParsableCommand {
     var natsStream: String?
     @Option(name: .customLong("nats-replicas"), help: "Replicas of the stream when a front creates it.")
     var natsReplicas: Int = 3
+    @Option(
+        name: .customLong("nats-wait"),
+        help:
+            "How long a front waits for NATS and its cluster at start (seconds, or with s, m, h; 0 waits for ever), answering 503 meanwhile; then it exits 69."
+    )
+    var natsWait: Lifetime = Lifetime(seconds: 120)
     @Option(help: "CORS origin allowed, * for any (env BROKER_ORIGIN; default *).")
     var origin: String?
     @Option(help: "Record compression: none or lz4.")
@@ -154,20 +160,49 @@ struct Serve: AsyncParsableCommand {
         configuration.log.idempotencyMaxKeys = idempotencyMaxKeys
         configuration.accessControl = try await accessControl(environment)
         configuration.tls = try certificates(environment)
+        if let urls = nats ?? environment["BROKER_NATS"] {
+            try await serveFront(urls, configuration, environment)
+            return
+        }
         let store: any EventStore
         do {
-            store = try await openStore(configuration, environment)
-        } catch let error as LogError {
+            store = try EventLog.open(directory: configuration.dataDirectory, options: configuration.log)
+        } catch {
             throw ValidationError("cannot open the log: \(error)")
         }
         try await BrokerServer.run(store: store, configuration: configuration)
     }
 
-    /// The data directory's segment log, or with `--nats` the JetStream store.
-    func openStore(_ configuration: ServerConfiguration, _ environment: [String: String]) async throws -> any EventStore {
-        guard let urls = nats ?? environment["BROKER_NATS"] else {
-            return try EventLog.open(directory: configuration.dataDirectory, options: configuration.log)
+    /// A front: answers 503 with what it waits for while NATS, the stream and the index
+    /// come up (SPEC.md 7.5), then serves on the same address. Exits 69 when they are not
+    /// up within --nats-wait, 64 for settings that waiting cannot mend.
+    func serveFront(_ urls: String, _ configuration: ServerConfiguration, _ environment: [String: String]) async throws {
+        let options = try frontOptions(urls, environment)
+        let status = StartupStatus()
+        let logger = configuration.logger
+        let opened: (store: JetStreamStore, port: Int)?
+        do {
+            opened = try await BrokerServer.whileStarting(configuration: configuration, status: status) {
+                try await JetStreamStore.open(options) { why in
+                    status.set(why)
+                    logger.info("waiting: \(why)")
+                }
+            }
+        } catch let error as LogError {
+            if case .unavailable = error {
+                logger.error("cannot start: \(error)")
+                throw ExitCode(69)
+            }
+            throw ValidationError("cannot open the log: \(error)")
         }
+        guard let opened else { return }  // stopped by a signal while starting
+        var serving = configuration
+        serving.port = opened.port
+        try await BrokerServer.run(store: opened.store, configuration: serving)
+    }
+
+    /// The JetStream store's options from `--nats` and the front's flags.
+    func frontOptions(_ urls: String, _ environment: [String: String]) throws -> JetStreamStore.Options {
         let servers: [NATSServerAddress]
         switch NATSServerAddress.parseList(urls) {
         case .success(let parsed): servers = parsed
@@ -178,8 +213,9 @@ struct Serve: AsyncParsableCommand {
         if let why = Self.streamNameProblem(options.stream) { throw ValidationError("BROKER_NATS_STREAM: \(why)") }
         options.replicas = natsReplicas
         options.duplicateWindow = .seconds(idempotencyWindow.seconds)
+        options.startTimeout = natsWait.seconds == 0 ? nil : .seconds(natsWait.seconds)
         options.logger = Logger(label: "broker.jetstream")
-        return try await JetStreamStore.open(options)
+        return options
     }
 
     /// Why `name` cannot name a JetStream stream (and the subjects' first token), or nil.

@@ -13,12 +13,13 @@ import Testing
     /// A connection as the queue sees it: on a real event loop, recording each write;
     /// with `holdsWrites`, a write stays "not yet in the socket" until released.
     final class RecordingOutput: StreamOutput {
-        let eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        let eventLoop: any EventLoop
         let holdsWrites: Bool
         private let closing: EventLoopPromise<Void>
         private let recorded = Locked<(writes: [String], held: [EventLoopPromise<Void>])>(([], []))
 
-        init(holdsWrites: Bool = false) {
+        init(holdsWrites: Bool = false, eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()) {
+            self.eventLoop = eventLoop
             self.holdsWrites = holdsWrites
             closing = eventLoop.makePromise()
         }
@@ -67,6 +68,45 @@ import Testing
         queue.finish()
         await streaming.value
         #expect(queue.append(Self.message("d")) == .finished)
+    }
+
+    /// The hand-over (SPEC.md 4.3): live messages that waited for the backlog go out
+    /// after every backlog write, even when a round of the loop writer is already in
+    /// the loop's task list ahead of the backlog's last write (as when other streams
+    /// on the loop are busy). Connected at once, the queue was written by that round,
+    /// ahead of the backlog: records arrived twice and out of order under load.
+    @Test func liveMessagesNeverOvertakeTheBacklog() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let writer = LoopWriter(eventLoop: loop)
+        for round in 0..<50 {
+            let output = RecordingOutput(eventLoop: loop)
+            let queue = SubscriberQueue(limit: Self.cost(10))
+            #expect(queue.append(Self.message("live")) == .queued)
+            // The loop is held while its task list is set up: a round of the loop
+            // writer (for another stream), then the backlog's last write, as the
+            // response writer hands it to the loop.
+            let gate = DispatchSemaphore(value: 0)
+            loop.execute { gate.wait() }
+            writer.schedule(SubscriberQueue(limit: Self.cost(1)))
+            loop.execute { output.write(Self.message("backlog"), promise: loop.makePromise()) }
+            let attached = Locked(false)
+            let streaming = Task {
+                await withCheckedContinuation { end in
+                    queue.attach(to: output, through: writer, end: end)
+                    attached.withLock { $0 = true }
+                }
+            }
+            let ready = await Self.eventually { attached.withLock { $0 } }
+            gate.signal()
+            #expect(ready)
+            #expect(await Self.eventually { output.writes.count == 2 })
+            #expect(output.writes == ["backlog", "live"], "round \(round)")
+            queue.finish()
+            await streaming.value
+            output.close()
+        }
+        try await group.shutdownGracefully()
     }
 
     /// The limit counts what waits and what was written but is not yet in the socket.

@@ -66,6 +66,13 @@ class NatsNode:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
 
+    def pause(self):
+        """SIGSTOP: the node holds its connections but answers nothing."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.process.send_signal(signal.SIGCONT)
+
     @property
     def url(self):
         return f"nats://127.0.0.1:{self.port}"
@@ -121,17 +128,31 @@ class Front:
         self.process = None
         self.log_path = os.path.join(cluster.directory, f"front-{name}.log")
 
-    def start(self, timeout=60):
+    def start(self, timeout=90, wait=True, urls=None):
+        """Starts the front; with `wait`, returns once /healthz says it serves
+        (it answers 503 while NATS, the stream and its index come up)."""
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [BROKER, "serve", "--nats", self.cluster.urls, "--host", "127.0.0.1", "--port", str(self.port),
+            [BROKER, "serve", "--nats", urls or self.cluster.urls, "--host", "127.0.0.1", "--port", str(self.port),
              "--heartbeat-ms", "1000", "--log-level", "info"] + self.extra,
             stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        try:
-            wait_for_port(self.port, timeout)
-        except TimeoutError:
-            self.kill()
-            raise TimeoutError(f"front {self.name} did not start:\n" + self.cluster.log_tails())
+        if wait:
+            self.wait_ready(timeout)
+
+    def wait_ready(self, timeout=90):
+        """Waits for /healthz 200: readiness, not the open port."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"front {self.name} exited {self.process.returncode}:\n" + self.cluster.log_tails())
+            try:
+                if self.health()[0] == 200:
+                    return
+            except (OSError, http.client.HTTPException, ValueError):
+                pass
+            time.sleep(0.1)
+        self.kill()
+        raise TimeoutError(f"front {self.name} was not ready after {timeout} s:\n" + self.cluster.log_tails())
 
     def kill(self, sig=signal.SIGKILL):
         if self.process and self.process.poll() is None:

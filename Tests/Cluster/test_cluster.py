@@ -205,3 +205,91 @@ def test_without_nats_inserts_answer_503_reads_work_and_it_reconnects(cluster):
         time.sleep(0.2)
     print(f"\ninserts answered again {time.time() - started:.1f} s after the NATS nodes restarted")
     assert status == 200, f"{body}\n{nats.log_tails()}"
+
+
+def read_stream(front, last_event_id, count, seconds=30, query=""):
+    """Opens /events on `front` resuming after `last_event_id` and reads `count`
+    messages (or until `seconds` pass): [(seq, event, data)], and the status."""
+    import http.client
+    connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=seconds)
+    try:
+        connection.request("GET", "/events" + query, headers={"Last-Event-ID": str(last_event_id)})
+        response = connection.getresponse()
+        if response.status != 200:
+            return response.status, json.loads(response.read())
+        messages, seq, name, data = [], None, None, []
+        deadline = time.time() + seconds
+        while len(messages) < count and time.time() < deadline:
+            line = response.fp.readline()
+            if not line:
+                break
+            line = line.decode().rstrip("\n")
+            if line.startswith("id:"):
+                seq = int(line[3:].strip())
+            elif line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip(" "))
+            elif line == "" and seq is not None:
+                messages.append((seq, name, json.loads("\n".join(data))))
+                seq, name, data = None, None, []
+        return 200, messages
+    finally:
+        connection.close()
+
+
+def test_a_subscriber_moving_to_a_front_that_is_behind_resumes_exactly(cluster):
+    """Front c follows the stream through one node, which is paused: c falls
+    behind while a keeps serving. A subscriber that read through a resumes on c
+    with its Last-Event-ID: c waits until it has applied it and resumes exactly
+    (no snapshot, no duplicate, no gap), and reads naming a seq wait the same way."""
+    nats, (a, _) = cluster
+    stream_leader = leader(a)
+    # Neither the stream's leader nor the node front a is connected to: a's inserts go on while it is paused.
+    a_server = a.health()[1]["nats"]["server"]
+    follower = next(node for node in nats.nodes if node.name != stream_leader and node.url != a_server)
+    c = Front(nats, "c")
+    c.start(urls=follower.url)
+    paused = False
+    try:
+        for i in range(5):
+            status, _, body = a.insert(f"lag/{i % 3}", {"before": i})
+            assert status == 200, body
+        start = a.health()[1]["lastSeq"]
+        deadline = time.time() + 20
+        while time.time() < deadline and c.health()[1]["lastSeq"] < start:
+            time.sleep(0.05)
+        follower.pause()
+        paused = True
+        acked = []
+        for i in range(30):
+            status, _, body = a.insert(f"lag/{i % 3}", {"n": i})
+            assert status == 200, body
+            acked.append(json.loads(body)["seq"])
+        last = acked[-1]
+        # Through a, the subscriber has read everything up to `last`.
+        status, seen = read_stream(a, start, len(acked))
+        assert status == 200 and [m[0] for m in seen] == acked
+        assert c.health()[1]["lastSeq"] < last, "front c is not behind"
+        # Front a dies; the subscriber goes to c, which is behind, and the node comes back a second later.
+        import threading
+        threading.Timer(1.0, follower.resume).start()
+        paused = False
+        status, _, more = a.insert("lag/after", {"n": "after"})
+        assert status == 200
+        after_seq = json.loads(more)["seq"]
+        status, resumed = read_stream(c, last, 1, seconds=30)
+        assert status == 200, resumed
+        assert [m[0] for m in resumed] == [after_seq], f"resumed after {last} on a front that was behind: {resumed}"
+        # A read naming a seq the front has just caught up with answers as of that seq.
+        status, headers, body = c.request("GET", f"/state?seq={last}&prefix=lag/")
+        assert status == 200 and headers.get("X-Broker-Seq") == str(last), body
+        status, headers, expected = a.request("GET", f"/state?seq={last}&prefix=lag/")
+        assert json.loads(body) == json.loads(expected)
+        # Past the stream's own last seq is past the end: the snapshot, with a notice.
+        status, messages = read_stream(c, after_seq + 1000, 1, seconds=10, query="?prefix=lag/")
+        assert status == 200 and messages and messages[0][0] <= after_seq
+    finally:
+        if paused:
+            follower.resume()
+        c.kill()

@@ -158,6 +158,42 @@ class SSE:
         self.connection.close()
 
 
+class Drainers:
+    """Subscribers that read and discard everything: they keep the server's loop
+    writers busy with every insert, so that a new subscriber's hand-over happens
+    while a round of live writes runs on its event loop."""
+
+    def __init__(self, port, count):
+        self.port, self.count = port, count
+        self.stopping = threading.Event()
+        self.threads = []
+
+    def __enter__(self):
+        for _ in range(self.count):
+            thread = threading.Thread(target=self._drain, daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def _drain(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                while not self.stopping.is_set():
+                    try:
+                        if not sock.recv(1 << 16):
+                            return
+                    except socket.timeout:
+                        continue
+        except OSError:
+            return
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(5)
+
+
 def _burn(until):
     while time.time() < until:
         pass
@@ -167,14 +203,15 @@ class CPUBurners:
     """One busy process per core, so that the server's threads are preempted at
     arbitrary points: the hand-over must hold under any scheduling."""
 
-    def __init__(self, seconds):
-        self.seconds = seconds
+    def __init__(self, seconds, per_core=1):
+        self.seconds, self.per_core = seconds, per_core
         self.processes = []
 
     def __enter__(self):
         until = time.time() + self.seconds
         context = multiprocessing.get_context("fork")
-        self.processes = [context.Process(target=_burn, args=(until,), daemon=True) for _ in range(os.cpu_count() or 2)]
+        count = self.per_core * (os.cpu_count() or 2)
+        self.processes = [context.Process(target=_burn, args=(until,), daemon=True) for _ in range(count)]
         for process in self.processes:
             process.start()
         return self

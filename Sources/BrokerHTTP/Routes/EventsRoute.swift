@@ -12,7 +12,7 @@ struct EventsRoute: Sendable {
     let hub: SubscriberHub
     let access: AccessPolicy
 
-    func handle(_ request: Request, channel: any Channel, grant: Grant) throws(APIError) -> Response {
+    func handle(_ request: Request, channel: any Channel, grant: Grant) async throws(APIError) -> Response {
         let selector = try Self.selector(request, grant: grant, access: access)
         let query = request.uri.queryParameters
         let resumeText = request.headers[.lastEventID] ?? query["lastEventId"].map(String.init)
@@ -22,13 +22,19 @@ struct EventsRoute: Sendable {
             guard let after = UInt64(resumeText.filter { $0 != " " }) else {
                 throw APIError(.badRequest, "Last-Event-ID must be a seq (a non-negative integer), not \(JSONWriter.quoted(resumeText))")
             }
-            let lastSeq = store.lastSeq
-            if after > lastSeq {
+            let known: Bool
+            do {
+                // A front behind its stream waits until it has the resume point.
+                known = try await store.catchUp(to: after)
+            } catch {
+                throw APIError(.serviceUnavailable, "cannot resume after \(after) yet: \(error)", headers: [.retryAfter: "1"])
+            }
+            if known {
+                start = .resume(after: after)
+            } else {
                 // The client saw seqs this log does not have (another or a restored data
                 // directory): its state cannot be trusted, so it gets the snapshot.
-                notice = "resume point \(after) is past the last seq \(lastSeq); sending the snapshot"
-            } else {
-                start = .resume(after: after)
+                notice = "resume point \(after) is past the last seq \(store.lastSeq); sending the snapshot"
             }
         }
         let greeting = notice

@@ -24,6 +24,8 @@ struct ReadRoutes: Sendable {
         let limit = try Self.integer(request, "limit", Int.self)
         let records: [Record]?
         do {
+            // On a front behind its stream, the records through `after` are waited for.
+            if let after, after > store.lastSeq { _ = try await store.catchUp(to: after) }
             records = try await store.history(of: event, since: since, until: until, after: after, limit: limit)
         } catch {
             throw APIError(.serviceUnavailable, "reading the log failed: \(error)")
@@ -44,6 +46,8 @@ struct ReadRoutes: Sendable {
         let records: [Record]
         let bound: UInt64
         do {
+            // A seq this front has not applied yet is waited for; past the log's end, the latest state answers.
+            if let seq, seq > store.lastSeq { _ = try await store.catchUp(to: seq) }
             let last = store.lastSeq
             if let at { bound = try await store.lastSeq(atOrBefore: at) } else { bound = min(seq ?? last, last) }
             records = try await selector.latest(in: store, upTo: bound)

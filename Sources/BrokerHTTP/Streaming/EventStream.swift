@@ -60,12 +60,12 @@ struct EventStream: Sendable {
             for _ in 0..<Self.catchUpRounds {
                 let target = hub.lastSeq
                 next = try await writeRecords(from: next, through: target, to: &writer, allocator: allocator)
-                if let registration = hub.register(selector, format: format, deadline: deadline, ifAt: target) {
+                if let registration = hub.register(selector, format: format, deadline: deadline, ifAt: target, after: after) {
                     joined = registration
                     break
                 }
             }
-            let registration = joined ?? hub.register(selector, format: format, deadline: deadline)!
+            let registration = joined ?? hub.register(selector, format: format, deadline: deadline, after: after)!
             try await stream(registration, to: &writer) { [next] (writer) async throws in
                 _ = try await writeRecords(from: next, through: registration.startSeq, to: &writer, allocator: allocator)
             }
@@ -112,7 +112,9 @@ struct EventStream: Sendable {
             try await writeChunked(page.lazy.filter { selector.admits($0.event) }, to: &writer, allocator: allocator)
             next = end + 1
         }
-        return last + 1
+        // Never back past `first`: a resume point ahead of the hub (a front that has
+        // just caught up to it) is not read again.
+        return max(first, last + 1)
     }
 
     /// Writes records as SSE messages, gathered into chunks of about ``chunkBytes``.

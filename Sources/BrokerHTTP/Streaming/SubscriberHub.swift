@@ -24,6 +24,8 @@ final class SubscriberHub: Service, Sendable {
 
     private struct Subscriber {
         let selector: EventSelector
+        /// Records up to here the subscriber has (its resume point): never sent live.
+        let after: UInt64
         let format: SSEFormat
         let queue: SubscriberQueue
         /// When its token stops being valid: the stream ends then (SPEC.md 4.11).
@@ -97,8 +99,11 @@ final class SubscriberHub: Service, Sendable {
     /// `expectedSeq`, registers only if the hub is still there (nil otherwise), so a
     /// caller catching up from the log can hand over exactly. With a `deadline`, the
     /// subscriber's queue ends then (its token expired).
+    /// With `after`, records up to that seq are not fed (a resumed subscriber has them,
+    /// even when it resumes past what the hub has published so far).
     func register(
-        _ selector: EventSelector, format: SSEFormat, deadline: ContinuousClock.Instant? = nil, ifAt expectedSeq: UInt64? = nil
+        _ selector: EventSelector, format: SSEFormat, deadline: ContinuousClock.Instant? = nil, ifAt expectedSeq: UInt64? = nil,
+        after: UInt64 = 0
     ) -> Registration? {
         let queue = SubscriberQueue(limit: bufferBytes)
         let registration = state.withLock { state -> Registration? in
@@ -107,7 +112,7 @@ final class SubscriberHub: Service, Sendable {
             if state.isClosed {
                 queue.finish()
             } else {
-                state.subscribers[state.nextID] = Subscriber(selector: selector, format: format, queue: queue, deadline: deadline)
+                state.subscribers[state.nextID] = Subscriber(selector: selector, after: after, format: format, queue: queue, deadline: deadline)
                 if let deadline, state.earliestDeadline.map({ deadline < $0 }) ?? true { state.earliestDeadline = deadline }
             }
             return Registration(id: state.nextID, startSeq: state.lastSeq, messages: queue)
@@ -124,7 +129,7 @@ final class SubscriberHub: Service, Sendable {
         // Encoded once per format in use, whatever the number of subscribers.
         var encoded: [SSEFormat: ByteBuffer] = [:]
         deliver(lastSeq: record.seq) { subscriber in
-            guard subscriber.selector.admits(record.event) else { return nil }
+            guard record.seq > subscriber.after, subscriber.selector.admits(record.event) else { return nil }
             let message = encoded[subscriber.format] ?? SSEMessage.encode(record, format: subscriber.format, allocator: allocator)
             encoded[subscriber.format] = message
             return message

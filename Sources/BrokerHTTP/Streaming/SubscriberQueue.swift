@@ -123,21 +123,25 @@ final class SubscriberQueue: Sendable {
     func stream(to output: any StreamOutput, through writer: LoopWriter) async {
         output.closed.whenComplete { _ in self.finish() }
         await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                state.withLock { state in
-                    state.writer = writer
-                    state.streamEnd = continuation
-                }
-                output.eventLoop.execute {
-                    let scheduled = self.state.withLock { state -> LoopWriter? in
-                        state.output = output
-                        return state.needsWrite()
-                    }
-                    scheduled?.schedule(self)
-                }
-            }
+            await withCheckedContinuation { continuation in attach(to: output, through: writer, end: continuation) }
         } onCancel: {
             finish()
+        }
+    }
+
+    /// The synchronous part of ``stream(to:through:)``: `end` is resumed once the
+    /// stream is over; the queue is connected by a task on the output's loop.
+    func attach(to output: any StreamOutput, through writer: LoopWriter, end: CheckedContinuation<Void, Never>) {
+        state.withLock { state in
+            state.writer = writer
+            state.streamEnd = end
+        }
+        output.eventLoop.execute {
+            let scheduled = self.state.withLock { state -> LoopWriter? in
+                state.output = output
+                return state.needsWrite()
+            }
+            scheduled?.schedule(self)
         }
     }
 

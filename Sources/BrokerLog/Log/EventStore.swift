@@ -11,6 +11,14 @@ public protocol EventStore: AnyObject, Sendable {
     /// records (SPEC.md 3.1, 3.6; 7 for what a batch guarantees on JetStream).
     func append(_ batch: [AppendEntry], idempotencyKey: IdempotencyKey?) async throws(LogError) -> AppendResult
 
+    /// Waits until every record through `seq` is visible here, when the store's log
+    /// holds `seq`: true once they are, false when `seq` is past the log's last seq
+    /// (the reader's seqs come from another log). A store that follows a replicated
+    /// log (a front) and is behind it waits a bounded time, then throws
+    /// ``LogError/unavailable(_:)`` (SPEC.md 7.4): a reader that names a seq is never
+    /// answered as if that seq did not exist.
+    func catchUp(to seq: UInt64) async throws(LogError) -> Bool
+
     /// A feed of every record made visible from now on; those up to its `startSeq`
     /// are read with the methods below.
     func subscribe() -> LogSubscription
@@ -59,6 +67,10 @@ public struct StoreHealth: Sendable {
 }
 
 extension EventLog: EventStore {
+    /// Everything written is visible at once or after its fsync: a seq past the last
+    /// visible one is past the end of this log.
+    public func catchUp(to seq: UInt64) -> Bool { seq <= lastSeq }
+
     public func latest(of event: String, upTo: UInt64) throws(LogError) -> Record? {
         try latest(of: event, upTo: Optional(upTo))
     }

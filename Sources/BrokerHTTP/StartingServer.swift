@@ -1,0 +1,88 @@
+import BrokerJSON
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// What a server that is still opening its store is waiting for (SPEC.md 7.5): set
+/// by the open, read by `/healthz`.
+public final class StartupStatus: Sendable {
+    private let reason = Mutex("starting")
+
+    public init() {}
+
+    public func set(_ why: String) { reason.withLock { $0 = why } }
+
+    public var current: String { reason.withLock { $0 } }
+}
+
+extension BrokerServer {
+    /// Runs `open` while the configured address answers every request with 503 and
+    /// the reason in `status` (`/healthz`: `{"status":"starting","error":…}`), so that
+    /// a front started before its NATS cluster is up says why it does not serve yet
+    /// instead of refusing connections. Returns what `open` made and the port that was
+    /// listened on (the one the kernel gave for port 0, for the real server to take
+    /// over); nil when SIGTERM or SIGINT came first.
+    public static func whileStarting<Store: Sendable>(
+        configuration: ServerConfiguration, status: StartupStatus, _ open: @escaping @Sendable () async throws -> Store
+    ) async throws -> (store: Store, port: Int)? {
+        let port = Mutex(configuration.port)
+        let responder = CallbackResponder<BasicRequestContext> { request, _ in
+            startingResponse(request, reason: status.current)
+        }
+        let app = Application(
+            responder: responder,
+            server: try server(configuration, metrics: BrokerMetrics()),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "broker"),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? configuration.port
+                port.withLock { $0 = bound }
+                configuration.logger.info(
+                    "Broker starting on \(channel.localAddress?.description ?? "?"): answering 503 until the store is open")
+            },
+            logger: configuration.logger)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: configuration.logger)
+        groupConfiguration.maximumGracefulShutdownDuration = gracefulShutdownLimit
+        let group = ServiceGroup(configuration: groupConfiguration)
+        let opened = try await withThrowingTaskGroup(of: Store?.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return nil
+            }
+            tasks.addTask {
+                do {
+                    let store = try await open()
+                    await group.triggerGracefulShutdown()
+                    return store
+                } catch {
+                    await group.triggerGracefulShutdown()
+                    throw error
+                }
+            }
+            // The first to finish decides: the store, or a stop signal (then the open is cancelled).
+            guard let first = try await tasks.next() else { return nil as Store? }
+            if let store = first {
+                _ = try await tasks.next()
+                return store
+            }
+            tasks.cancelAll()
+            // The open may have finished meanwhile; a store is returned so that it is closed.
+            return try? await tasks.next() ?? nil
+        }
+        guard let opened else { return nil }
+        return (opened, port.withLock { $0 })
+    }
+
+    /// 503 for everything while starting; `/healthz` says why in the health form.
+    static func startingResponse(_ request: Request, reason: String) -> Response {
+        let quoted = JSONWriter.quoted(reason)
+        if request.uri.path == "/healthz" {
+            return JSONResponse.make(
+                .serviceUnavailable, Array(#"{"status":"starting","error":\#(quoted),"lastSeq":0}"#.utf8), headers: [.retryAfter: "1"])
+        }
+        return JSONResponse.error(.serviceUnavailable, "starting: " + reason, headers: [.retryAfter: "1"])
+    }
+}
