@@ -49,6 +49,64 @@ func openFailure(_ dir: TempDirectory) async -> LogError? {
         }
     }
 
+    /// Every read after an open that walks records and then cuts a torn tail, and
+    /// the appends that follow (SPEC.md 3.4): the latest index holds every walked
+    /// record, each name's history is whole, and a new record of each name links to
+    /// the previous one, so the chain check of the whole log passes after a reopen.
+    /// The walker dropped its chain at the torn tail: the index fell back to the
+    /// checkpoint's (or an empty one) and the next append broke the chain.
+    @Test(arguments: [false, true])
+    func anOpenThatCutsATornTailKeepsEveryWalkedRecordInTheIndex(keepCheckpoint: Bool) async throws {
+        // A crash image: sealed segments with a checkpoint of them, and records past it in the newest.
+        let live = TempDirectory()
+        defer { live.remove() }
+        let writer = try EventLog.open(directory: live.path, options: .test(segmentBytes: 4096))
+        var count: UInt64 = 0
+        while live.segments().count < 3 || count % 7 != 6 {
+            count = try await writer.append(event: "r\(count % 3)", data: [UInt8]("{\"n\":\(count),\"pad\":\"\(String(repeating: "p", count: 150))\"}".utf8)).seq
+        }
+        writer.waitForCheckpoints()
+        let image = live.contents().keys.filter { $0 != "LOCK" }.map { ($0, live.bytes(of: $0)) }
+        await writer.close()
+        let newest = image.map(\.0).filter { $0.hasSuffix(".seg") }.max()!
+        let original = image.first { $0.0 == newest }!.1
+        for cut in [original.count - 1, original.count - 40] {
+            let dir = TempDirectory()
+            defer { dir.remove() }
+            for (name, bytes) in image where keepCheckpoint || name != "CHECKPOINT" { dir.write(bytes, to: name) }
+            dir.write(Array(original[0..<cut]), to: newest)
+            let log = try EventLog.open(directory: dir.path, options: .test(segmentBytes: 4096))
+            #expect(log.openReport.checkpointSeq != nil && keepCheckpoint || log.openReport.checkpointSeq == nil && !keepCheckpoint)
+            #expect(log.openReport.scannedBytes > 0, "the open walked records")
+            var expected = try allRecords(log)
+            #expect(expected.map(\.seq) == Array(1..<count), "cut at \(cut)")
+            try Self.expectIndex(of: log, matches: expected, cut: cut)
+            for name in ["r0", "r1", "r2"] { expected.append(try await log.append(event: name, data: Array("\"after\"".utf8))) }
+            try Self.expectIndex(of: log, matches: expected, cut: cut)
+            await log.close()
+            let reopened = try EventLog.open(directory: dir.path, options: .test(segmentBytes: 4096))
+            try Self.expectIndex(of: reopened, matches: expected, cut: cut)
+            await reopened.close()
+            // `broker verify`'s chain check over every segment.
+            let walker = LogWalker(try LogWalker<FailOnDamage>.Span.directory(dir.path), policy: FailOnDamage(), checkChain: true, checkTimestamps: true)
+            while try walker.next() != nil {}
+        }
+    }
+
+    /// The latest record of every name, each name's history and the snapshot read
+    /// agree with `records`.
+    static func expectIndex(of log: EventLog, matches records: [Record], cut: Int) throws {
+        let names = Set(records.map(\.event))
+        var latest: [Record] = []
+        for name in names.sorted() {
+            let history = records.filter { $0.event == name }
+            #expect(try log.history(of: name) == history, "history of \(name), cut at \(cut)")
+            #expect(try log.latest(of: name) == history.last, "latest of \(name), cut at \(cut)")
+            latest.append(history.last!)
+        }
+        #expect(try log.latest() == latest.sorted { $0.seq < $1.seq }, "the snapshot, cut at \(cut)")
+    }
+
     @Test func aZeroFilledOrGarbledTailIsCut() async throws {
         let dir = TempDirectory()
         defer { dir.remove() }
