@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := FuzzSegments FuzzInsertBody FuzzCheckpoint
 
-.PHONY: bench bench-full load load-cluster deps deps-browser deps-openapi test-openapi test-cluster build release run test test-swift test-console lint format screenshot test-tsan stress fuzz clean
+.PHONY: bench bench-full load load-cluster deps deps-browser deps-openapi test-openapi test-cluster test-promises build release run test test-swift test-console lint format screenshot test-tsan stress fuzz clean
 
 # What swift format checks (.swift-format); the toolchain has it.
 FORMAT_PATHS := Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Fuzz/Sources
@@ -40,8 +40,8 @@ deps-browser:
 	fi
 	@python3 -c "import selenium, pytest, h2" 2>/dev/null || python3 -m pip install -q selenium pytest h2
 
-## test: the format lint, one debug build, then every test (Swift suites, the console in Chromium, Schemathesis against /openapi.json, the JetStream cluster)
-test: lint test-swift test-console test-openapi test-cluster
+## test: the format lint, one debug build, then every test (Swift suites, the promises through the binary, the console in Chromium, Schemathesis against /openapi.json, the JetStream cluster)
+test: lint test-swift test-promises test-console test-openapi test-cluster
 
 ## lint: swift format lint --strict over the sources, tests, benchmarks and fuzz targets
 lint:
@@ -54,6 +54,11 @@ format:
 test-swift: build
 	$(SWIFT) test --skip-build
 
+## test-promises: the binary's promises (Tests/Promises): recovery from torn images (every read, the appends after, verify, a reopen), the SSE hand-over with a busy process per core
+test-promises: build
+	@python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
+	cd Tests/Promises && python3 -m pytest -q test_recovery.py test_handover.py
+
 test-console: build deps-browser
 	cd Tests/Console && python3 -m pytest -q test_console.py test_secure.py test_client.py test_live_form.py
 
@@ -65,9 +70,9 @@ deps-openapi:
 test-openapi: build deps deps-openapi
 	Tests/OpenAPI/run.sh
 
-## test-cluster: a 3-node nats-server cluster and two fronts on 127.0.0.1: failover of the leader and of a front, restart, export (Tests/Cluster)
+## test-cluster: 3-node nats-server clusters and fronts on 127.0.0.1: fronts started before, with and after the nodes, failover of the leader and of a front, a front that is behind, restart, export (Tests/Cluster)
 test-cluster: build deps deps-browser
-	cd Tests/Cluster && python3 -m pytest -q test_cluster.py
+	cd Tests/Cluster && python3 -m pytest -q test_readiness.py test_cluster.py
 
 ## screenshot: docs/console.png, the console with sample data
 screenshot: build deps-browser

@@ -1,4 +1,5 @@
 import BrokerJSON
+import BrokerLog
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -24,8 +25,8 @@ extension BrokerServer {
     /// a front started before its NATS cluster is up says why it does not serve yet
     /// instead of refusing connections. Returns what `open` made and the port that was
     /// listened on (the one the kernel gave for port 0, for the real server to take
-    /// over); nil when SIGTERM or SIGINT came first.
-    public static func whileStarting<Store: Sendable>(
+    /// over); nil when SIGTERM or SIGINT came first (a store opened meanwhile is closed).
+    public static func whileStarting<Store: EventStore>(
         configuration: ServerConfiguration, status: StartupStatus, _ open: @escaping @Sendable () async throws -> Store
     ) async throws -> (store: Store, port: Int)? {
         let port = Mutex(configuration.port)
@@ -47,32 +48,38 @@ extension BrokerServer {
             services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: configuration.logger)
         groupConfiguration.maximumGracefulShutdownDuration = gracefulShutdownLimit
         let group = ServiceGroup(configuration: groupConfiguration)
-        let opened = try await withThrowingTaskGroup(of: Store?.self) { tasks in
+        // The open's outcome, or nil when a stop signal ended the listener first.
+        let outcome = try await withThrowingTaskGroup(of: Result<Store, any Error>?.self) { tasks in
             tasks.addTask {
                 try await group.run()
                 return nil
             }
             tasks.addTask {
-                do {
-                    let store = try await open()
-                    await group.triggerGracefulShutdown()
-                    return store
-                } catch {
-                    await group.triggerGracefulShutdown()
-                    throw error
+                let result: Result<Store, any Error>
+                do { result = .success(try await open()) } catch { result = .failure(error) }
+                // The listener stops gracefully whatever the outcome, before this returns.
+                await group.triggerGracefulShutdown()
+                return result
+            }
+            var outcome: Result<Store, any Error>?
+            var signalled = false
+            while let next = try await tasks.next() {
+                if let next {
+                    outcome = next
+                } else if outcome == nil {
+                    // A stop signal came first: the open is cancelled.
+                    signalled = true
+                    tasks.cancelAll()
                 }
             }
-            // The first to finish decides: the store, or a stop signal (then the open is cancelled).
-            guard let first = try await tasks.next() else { return nil as Store? }
-            if let store = first {
-                _ = try await tasks.next()
-                return store
+            if signalled {
+                if case .success(let store) = outcome { await store.close() }
+                return Result<Store, any Error>?.none
             }
-            tasks.cancelAll()
-            // The open may have finished meanwhile; a store is returned so that it is closed.
-            return try? await tasks.next() ?? nil
+            return outcome
         }
-        guard let opened else { return nil }
+        guard let outcome else { return nil }
+        let opened = try outcome.get()
         return (opened, port.withLock { $0 })
     }
 

@@ -312,7 +312,8 @@ public final class JetStreamStore: EventStore {
         }
         if seq > streamLast { return seq <= lastSeq }
         if await waitUntilApplied(seq, timeout: Self.catchUpWait) { return true }
-        throw .unavailable("this front has applied seq \(lastSeq) of the stream's \(streamLast) and did not reach \(seq) in \(Self.catchUpWait): try again")
+        throw .unavailable(
+            "this front has applied seq \(lastSeq) of the stream's \(streamLast) and did not reach \(seq) in \(Self.catchUpWait): try again")
     }
 
     public var lastSeq: UInt64 { state.withLock { $0.index.lastSeq } }

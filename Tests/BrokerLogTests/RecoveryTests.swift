@@ -63,7 +63,9 @@ func openFailure(_ dir: TempDirectory) async -> LogError? {
         let writer = try EventLog.open(directory: live.path, options: .test(segmentBytes: 4096))
         var count: UInt64 = 0
         while live.segments().count < 3 || count % 7 != 6 {
-            count = try await writer.append(event: "r\(count % 3)", data: [UInt8]("{\"n\":\(count),\"pad\":\"\(String(repeating: "p", count: 150))\"}".utf8)).seq
+            count = try await writer.append(
+                event: "r\(count % 3)", data: [UInt8]("{\"n\":\(count),\"pad\":\"\(String(repeating: "p", count: 150))\"}".utf8)
+            ).seq
         }
         writer.waitForCheckpoints()
         let image = live.contents().keys.filter { $0 != "LOCK" }.map { ($0, live.bytes(of: $0)) }
@@ -88,7 +90,8 @@ func openFailure(_ dir: TempDirectory) async -> LogError? {
             try Self.expectIndex(of: reopened, matches: expected, cut: cut)
             await reopened.close()
             // `broker verify`'s chain check over every segment.
-            let walker = LogWalker(try LogWalker<FailOnDamage>.Span.directory(dir.path), policy: FailOnDamage(), checkChain: true, checkTimestamps: true)
+            let walker = LogWalker(
+                try LogWalker<FailOnDamage>.Span.directory(dir.path), policy: FailOnDamage(), checkChain: true, checkTimestamps: true)
             while try walker.next() != nil {}
         }
     }

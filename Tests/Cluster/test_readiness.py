@@ -94,3 +94,17 @@ def test_settings_waiting_cannot_mend_are_refused_at_once():
     result = subprocess.run([BROKER, "serve", "--nats", "nats://127.0.0.1:1", "--nats-wait", "soon", "--port", str(port)],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 64 and "--nats-wait" in result.stderr
+
+
+def test_sigterm_while_waiting_for_the_cluster_exits_0():
+    import signal
+    nats = NatsCluster()
+    front = Front(nats, "stopped")
+    try:
+        front.start(wait=False)
+        wait_for_503_reason(front)
+        front.process.send_signal(signal.SIGTERM)
+        assert front.process.wait(timeout=10) == 0, open(front.log_path).read()
+    finally:
+        front.kill()
+        nats.stop()

@@ -326,6 +326,16 @@ enum OpenAPIDocument {
                             }
                           }
                         }
+                      },
+                      "503": {
+                        "description": "A JetStream front behind its stream did not reach the resume point within 5 s, or could not ask the stream (SPEC 7.3): retry.",
+                        "content": {
+                          "application/json": {
+                            "schema": {
+                              "$ref": "#/components/schemas/Error"
+                            }
+                          }
+                        }
                       }
                     }
                   }
@@ -605,7 +615,7 @@ enum OpenAPIDocument {
                         }
                       },
                       "503": {
-                        "description": "The log refuses appends (a failed fsync, or damage); reads are still served.",
+                        "description": "The log refuses appends (a failed fsync, or damage); reads are still served. A JetStream front that is still starting answers 503 with status starting and what it waits for (SPEC 7.3).",
                         "content": {
                           "application/json": {
                             "schema": {
@@ -959,7 +969,8 @@ enum OpenAPIDocument {
                         "type": "string",
                         "enum": [
                           "ok",
-                          "failed"
+                          "failed",
+                          "starting"
                         ]
                       },
                       "lastSeq": {

@@ -130,7 +130,8 @@ struct LogRecovery {
             // leaves the walked chain whole: it is the index of everything walked.
             guard let walked = walker.chain else {
                 // Unreachable while the above holds; refusing the open beats serving an index without the walked records.
-                throw .notALog(path: recovery.directory, reason: "the open lost the name chain of the records it walked; not opening with an incomplete index")
+                throw .notALog(
+                    path: recovery.directory, reason: "the open lost the name chain of the records it walked; not opening with an incomplete index")
             }
             chain = walked
             if let torn = walker.policy.tornTail { try repair(torn, listed: listed, recovery: recovery) }
