@@ -293,3 +293,78 @@ def test_a_subscriber_moving_to_a_front_that_is_behind_resumes_exactly(cluster):
         if paused:
             follower.resume()
         c.kill()
+
+
+def test_the_hand_over_holds_on_fronts_under_contention(cluster):
+    """The checker of Tests/Promises on both fronts: fresh and resumed subscribers,
+    with and without a prefix, connect while two writers insert and a busy process
+    runs on each core; each gets the latest of every name as of some H and then
+    every record after H once, in order (or every record after its resume point)."""
+    import random
+    import sys
+    import threading
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Promises"))
+    from promises import SSE, CPUBurners, check_resumed, check_snapshot_then_live
+
+    _, (a, b) = cluster
+    rng = random.Random(25)
+    results, lock = [], threading.Lock()
+
+    def client(front, query, admits, after):
+        try:
+            stream = SSE(front.port, query, last_event_id=after)
+            messages = stream.read_until(lambda m: len(m) >= 30, seconds=1.0) if stream.status == 200 else None
+            stream.close()
+        except OSError as error:
+            messages = str(error)
+        with lock:
+            results.append((query, admits, after, messages))
+
+    def write(front, prefix):
+        count = 0
+        deadline = time.time() + 40
+        while time.time() < deadline and not stop.is_set():
+            count += 1
+            status, _, _ = front.insert(f"ho/{count % 5}", {"by": prefix, "n": count})
+            time.sleep(0.003)
+
+    stop = threading.Event()
+    writers = [threading.Thread(target=write, args=(front, front.name), daemon=True) for front in (a, b)]
+    threads = []
+    with CPUBurners(30):
+        for writer in writers:
+            writer.start()
+        time.sleep(1)
+        deadline = time.time() + 15
+        while len(threads) < 80 and time.time() < deadline:
+            time.sleep(rng.uniform(0.03, 0.15))
+            front = (a, b)[len(threads) % 2]
+            query, admits = rng.choice([("", lambda n: True), ("?prefix=ho/", lambda n: n.startswith("ho/"))])
+            after = None
+            if rng.random() < 0.5:
+                after = max(0, front.health()[1]["lastSeq"] - rng.randint(0, 200))
+            thread = threading.Thread(target=client, args=(front, query, admits, after), daemon=True)
+            thread.start()
+            threads.append(thread)
+        for thread in threads:
+            thread.join(30)
+        stop.set()
+        for writer in writers:
+            writer.join(30)
+    # Every record of the stream, from the front that has applied the most.
+    last = max(a.health()[1]["lastSeq"], b.health()[1]["lastSeq"])
+    for front in (a, b):
+        deadline = time.time() + 20
+        while time.time() < deadline and front.health()[1]["lastSeq"] < last:
+            time.sleep(0.05)
+    status, messages = read_stream(a, 0, last, seconds=60)
+    assert status == 200 and [m[0] for m in messages] == list(range(1, last + 1))
+    log = {seq: (event, data) for seq, event, data in messages}
+    failures = [r for r in results if not isinstance(r[3], list)]
+    assert not failures, failures[:3]
+    for query, admits, after, got in results:
+        if after is None:
+            check_snapshot_then_live(got, log, admits)
+        else:
+            check_resumed(got, log, admits, after)
+    assert len(results) >= 40
