@@ -158,6 +158,27 @@ import Testing
         #expect(cancelledQueue.append(Self.message("a")) == .finished)
     }
 
+    /// A subscriber that resumes past what the hub has delivered (a front that has
+    /// just caught up to the resume point, SPEC.md 7.3) is fed only what follows it.
+    @Test func aResumedSubscriberIsNeverFedWhatItHas() async throws {
+        try await ScratchHub.with("hub-after") { scratch in
+            let running = Task { try await scratch.hub.run() }
+            defer { running.cancel() }
+            let registration = try #require(scratch.hub.register(.everything, format: .named, after: 3))
+            #expect(registration.startSeq == 0)
+            let output = RecordingOutput()
+            let streaming = Task { await registration.messages.stream(to: output, through: LoopWriter(eventLoop: output.eventLoop)) }
+            _ = try await scratch.log.append((1...6).map { AppendEntry(event: "a", data: Array("\($0)".utf8)) })
+            func ids() -> [UInt64] {
+                output.writes.joined().split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { UInt64($0.dropFirst(4))! }
+            }
+            _ = await Self.eventually(within: 30) { ids().count >= 3 }
+            #expect(ids() == [4, 5, 6])
+            scratch.hub.unregister(registration.id)
+            await streaming.value
+        }
+    }
+
     /// A burst of records reaches a subscriber complete and in order through the
     /// queues.
     @Test func aBurstArrivesWholeAndInOrder() async throws {
