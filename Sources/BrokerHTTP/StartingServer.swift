@@ -7,7 +7,7 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// What a server that is still opening its store is waiting for (SPEC.md 7.5): set
+/// What a server that is still opening its store is waiting for (SPEC.md 7.3): set
 /// by the open, read by `/healthz`.
 public final class StartupStatus: Sendable {
     private let reason = Mutex("starting")

@@ -90,7 +90,7 @@ public final class JetStreamStore: EventStore {
     /// Connects, creates or checks the stream (SPEC.md 7.1), and builds the index
     /// from the whole stream before returning. While NATS cannot be reached or its
     /// cluster is still forming it waits, with backoff, up to `startTimeout`, telling
-    /// `onWait` what it waits for each time that changes (SPEC.md 7.5).
+    /// `onWait` what it waits for each time that changes (SPEC.md 7.3).
     public static func open(_ options: Options, onWait: @escaping @Sendable (String) -> Void = { _ in }) async throws(LogError) -> JetStreamStore {
         let client = NATSClient(options: .init(servers: options.servers, name: "broker"), logger: options.logger)
         client.start()

@@ -174,8 +174,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// A front: answers 503 with what it waits for while NATS, the stream and the index
-    /// come up (SPEC.md 7.5), then serves on the same address. Exits 69 when they are not
-    /// up within --nats-wait, 64 for settings that waiting cannot mend.
+    /// come up (SPEC.md 7.3), then serves on the same address. Exits 69 when they are not
+    /// up within --nats-wait (or JetStream refuses them), 64 for a stream with other settings.
     func serveFront(_ urls: String, _ configuration: ServerConfiguration, _ environment: [String: String]) async throws {
         let options = try frontOptions(urls, environment)
         let status = StartupStatus()

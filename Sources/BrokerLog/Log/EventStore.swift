@@ -15,7 +15,7 @@ public protocol EventStore: AnyObject, Sendable {
     /// holds `seq`: true once they are, false when `seq` is past the log's last seq
     /// (the reader's seqs come from another log). A store that follows a replicated
     /// log (a front) and is behind it waits a bounded time, then throws
-    /// ``LogError/unavailable(_:)`` (SPEC.md 7.4): a reader that names a seq is never
+    /// ``LogError/unavailable(_:)`` (SPEC.md 7.3): a reader that names a seq is never
     /// answered as if that seq did not exist.
     func catchUp(to seq: UInt64) async throws(LogError) -> Bool
 
