@@ -239,29 +239,40 @@ def history(server, names):
 def check_snapshot_then_live(messages, log, admits):
     """SPEC.md 4.3 for a fresh subscriber: the latest record of every admitted name
     as of some seq H, in seq order, then every admitted record after H once, in
-    order. `log` is every record ({seq: (event, data)}); returns H."""
+    order; the reader may have hung up anywhere, inside the snapshot too. `log` is
+    every record ({seq: (event, data)}); returns H."""
+    for seq, event, data in messages:
+        assert log.get(seq) == (event, data), f"seq {seq} arrived as {event} {data}, the log has {log.get(seq)}"
     admitted = sorted(seq for seq, (event, _) in log.items() if admits(event))
-    for split in range(0, len(messages) + 1):
-        snapshot, live = messages[:split], messages[split:]
-        if live:
-            h = live[0][0] - 1
-        elif snapshot:
-            h = max(seq for seq, _, _ in snapshot)
-        else:
-            h = 0
+    seqs = [m[0] for m in messages]
+
+    def latest_through(h):
         latest = {}
         for seq in admitted:
             if seq > h:
                 break
             latest[log[seq][0]] = seq
-        if [m[0] for m in snapshot] != sorted(latest.values()):
-            continue
-        expected_live = [seq for seq in admitted if seq > h][: len(live)]
-        if [m[0] for m in live] == expected_live:
-            for seq, event, data in messages:
-                assert log[seq] == (event, data), f"seq {seq} arrived as {event} {data}, the log has {log[seq]}"
+        return sorted(latest.values())
+
+    # Live records after the snapshot: H is the seq before the first of them.
+    for split in range(0, len(seqs)):
+        h = seqs[split] - 1
+        if seqs[:split] == latest_through(h) and seqs[split:] == [seq for seq in admitted if seq > h][: len(seqs) - split]:
             return h
-    raise AssertionError(f"not a snapshot followed by every later record once, in order: {[m[0] for m in messages]}")
+    # Nothing live yet: the messages are (a prefix of) the snapshot as of some H at
+    # or after the last of them, before the next admitted record that would change it.
+    top = max(seqs, default=0)
+    latest = {log[seq][0]: seq for seq in admitted if seq <= top}
+    if sorted(latest.values())[: len(seqs)] == seqs:
+        return top
+    for seq in (seq for seq in admitted if seq > top):
+        latest[log[seq][0]] = seq
+        if sorted(latest.values())[: len(seqs)] == seqs:
+            return seq
+    split = next((i for i in range(1, len(seqs)) if seqs[i] <= seqs[i - 1]), len(seqs))
+    raise AssertionError(f"not a snapshot followed by every later record once, in order: {seqs}; "
+                         f"the latest of every name through {seqs[split - 1] if split else 0} is "
+                         f"{latest_through(seqs[split - 1] if split else 0)}")
 
 
 def check_resumed(messages, log, admits, after):
