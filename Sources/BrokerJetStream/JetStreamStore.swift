@@ -296,24 +296,45 @@ public final class JetStreamStore: EventStore {
 
     /// A seq past this front's index but within the stream's is waited for (the
     /// front is behind: after a reconnect, or while another front answered first);
-    /// only a seq past the stream's own last seq is past the end (SPEC.md 7.4).
+    /// only a seq past the stream's own last seq is past the end (SPEC.md 7.3).
+    ///
+    /// Which node answers a stream-info request matters: a node that was cut off
+    /// (paused, partitioned) and sees no leader answers with its own, stale state.
+    /// So only an authoritative answer (``isAuthoritative(_:)``) can make a seq past
+    /// the end, and only when a second one, a moment later, says the same; any
+    /// other answer is asked again until the front has the seq or the bound passes.
     public func catchUp(to seq: UInt64) async throws(LogError) -> Bool {
-        if seq <= lastSeq { return true }
-        let streamLast: UInt64
-        do {
-            guard let info = try await jetStream.streamInfo(options.stream) else {
-                throw LogError.unavailable("the stream \(options.stream) does not exist")
+        let deadline = ContinuousClock.now + Self.catchUpWait
+        var pastTheEnd = 0
+        var why = "the stream did not answer"
+        while true {
+            if seq <= lastSeq { return true }
+            if let info = try? await jetStream.streamInfo(options.stream) {
+                if info.state.lastSeq >= seq {
+                    // Within the stream: wait for this front to apply it.
+                    if await waitUntilApplied(seq, timeout: max(deadline - ContinuousClock.now, .milliseconds(1))) { return true }
+                    why = "this front has applied seq \(lastSeq) of the stream's \(info.state.lastSeq)"
+                } else if Self.isAuthoritative(info) {
+                    pastTheEnd += 1
+                    if pastTheEnd == 2 { return seq <= lastSeq }
+                } else {
+                    why = "the stream's leader is not known"
+                }
             }
-            streamLast = info.state.lastSeq
-        } catch let error as LogError {
-            throw error
-        } catch {
-            throw .unavailable("cannot ask the stream for its last seq: \(error)")
+            guard ContinuousClock.now < deadline else {
+                throw .unavailable("\(why); seq \(seq) not reached in \(Self.catchUpWait): try again")
+            }
+            try? await Task.sleep(for: .milliseconds(100))
         }
-        if seq > streamLast { return seq <= lastSeq }
-        if await waitUntilApplied(seq, timeout: Self.catchUpWait) { return true }
-        throw .unavailable(
-            "this front has applied seq \(lastSeq) of the stream's \(streamLast) and did not reach \(seq) in \(Self.catchUpWait): try again")
+    }
+
+    /// Whether a stream-info answer comes from a node that knows the stream's state:
+    /// a standalone server (no cluster), or a leader listing its replicas (a node
+    /// that answers for a stream it sees no leader of lists none).
+    static func isAuthoritative(_ info: StreamInfo) -> Bool {
+        guard let cluster = info.cluster else { return true }
+        guard let leader = cluster.leader, !leader.isEmpty else { return false }
+        return info.config.numReplicas <= 1 || !(cluster.replicas ?? []).isEmpty
     }
 
     public var lastSeq: UInt64 { state.withLock { $0.index.lastSeq } }
