@@ -9,10 +9,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
+
+# One request helper with the promise tests (Tests/Promises/promises.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Promises"))
+from promises import http_request  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BROKER = os.environ.get("BROKER_BIN", os.path.join(ROOT, ".build", "debug", "broker"))
@@ -160,13 +165,7 @@ class Front:
             self.process.wait(timeout=15)
 
     def request(self, method, path, body=None, headers=None, timeout=15):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            connection.close()
+        return http_request(self.port, method, path, body, headers, timeout)
 
     def insert(self, event, data, key=None, timeout=15):
         headers = {"Content-Type": "application/json"}

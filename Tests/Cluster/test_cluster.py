@@ -11,6 +11,9 @@ import pytest
 
 from cluster import BROKER, Front, Inserter, NatsCluster, Subscriber
 
+# The SSE reader and the hand-over checker of the promise tests (cluster puts them on the path).
+from promises import SSE, CPUBurners, check_resumed, check_snapshot_then_live  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def cluster():
@@ -209,33 +212,15 @@ def test_without_nats_inserts_answer_503_reads_work_and_it_reconnects(cluster):
 
 def read_stream(front, last_event_id, count, seconds=30, query=""):
     """Opens /events on `front` resuming after `last_event_id` and reads `count`
-    messages (or until `seconds` pass): [(seq, event, data)], and the status."""
-    import http.client
-    connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=seconds)
+    messages (or until `seconds` pass): the status, and [(seq, event, data)] (the
+    error body when the status is not 200)."""
+    stream = SSE(front.port, query, last_event_id=last_event_id, timeout=seconds)
     try:
-        connection.request("GET", "/events" + query, headers={"Last-Event-ID": str(last_event_id)})
-        response = connection.getresponse()
-        if response.status != 200:
-            return response.status, json.loads(response.read())
-        messages, seq, name, data = [], None, None, []
-        deadline = time.time() + seconds
-        while len(messages) < count and time.time() < deadline:
-            line = response.fp.readline()
-            if not line:
-                break
-            line = line.decode().rstrip("\n")
-            if line.startswith("id:"):
-                seq = int(line[3:].strip())
-            elif line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip(" "))
-            elif line == "" and seq is not None:
-                messages.append((seq, name, json.loads("\n".join(data))))
-                seq, name, data = None, None, []
-        return 200, messages
+        if stream.status != 200:
+            return stream.status, json.loads(stream.response.read())
+        return 200, stream.read_until(lambda messages: len(messages) >= count, seconds=seconds)
     finally:
-        connection.close()
+        stream.close()
 
 
 def test_a_subscriber_moving_to_a_front_that_is_behind_resumes_exactly(cluster):
@@ -311,10 +296,7 @@ def test_the_hand_over_holds_on_fronts_under_contention(cluster):
     runs on each core; each gets the latest of every name as of some H and then
     every record after H once, in order (or every record after its resume point)."""
     import random
-    import sys
     import threading
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Promises"))
-    from promises import SSE, CPUBurners, check_resumed, check_snapshot_then_live
 
     _, (a, b) = cluster
     rng = random.Random(25)

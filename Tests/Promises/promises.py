@@ -24,6 +24,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def http_request(port, method, path, body=None, headers=None, timeout=15):
+    """One request on its own connection to 127.0.0.1:`port`: (status, headers, body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
 def run_tool(*arguments, timeout=120):
     """`broker ARGUMENTS...`: (exit code, stdout, stderr)."""
     result = subprocess.run([BROKER, *arguments], capture_output=True, text=True, timeout=timeout)
@@ -76,13 +87,7 @@ class Server:
             self.process.wait(timeout=20)
 
     def request(self, method, path, body=None, headers=None, timeout=15):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            connection.close()
+        return http_request(self.port, method, path, body, headers, timeout)
 
     def get_json(self, path):
         status, _, body = self.request("GET", path)

@@ -261,19 +261,14 @@ def test_an_open_that_cuts_a_torn_tail_serves_every_record_before_it(run, how):
         shutil.rmtree(os.path.dirname(directory), ignore_errors=True)
 
 
+@pytest.mark.parametrize("image", [garbage_after_end, torn_creation], ids=["garbage-after-the-end", "segment-torn-while-created"])
 @pytest.mark.parametrize("run", ["checkpoint-walked", "no-checkpoint-ever", "rotated"])
-def test_garbage_after_the_last_frame_is_cut_and_nothing_else(run):
+def test_a_tail_with_no_record_in_it_is_cut_and_nothing_else(run, image):
+    """Garbage after the last whole frame, or a next segment torn while it was
+    created (it gets a header): every record stays."""
     directory, rng = make_run(run, 0)
     frames = dump(directory)
-    survivors = garbage_after_end(directory, frames, rng)
-    recover_and_check(directory, survivors, original_records(frames))
-
-
-@pytest.mark.parametrize("run", ["checkpoint-walked", "no-checkpoint-ever", "rotated"])
-def test_a_segment_torn_while_created_gets_a_header_and_loses_nothing(run):
-    directory, rng = make_run(run, 0)
-    frames = dump(directory)
-    survivors = torn_creation(directory, frames, rng)
+    survivors = image(directory, frames, rng)
     recover_and_check(directory, survivors, original_records(frames))
 
 
