@@ -10,6 +10,7 @@ let package = Package(
     name: "Broker",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "BrokerStore", targets: ["BrokerStore"]),
         .library(name: "BrokerLog", targets: ["BrokerLog"]),
         .library(name: "BrokerHTTP", targets: ["BrokerHTTP"]),
         // The NATS client, for the cluster load reference (Benchmarks/Sources/JetStreamLoad).
@@ -41,16 +42,27 @@ let package = Package(
         ),
         // CRC-32C with the CPU's CRC instructions and a portable fallback.
         .target(name: "CCRC32C"),
+        // The store vocabulary: records, entries, errors, the EventStore protocol and its
+        // live feed. No C, no crypto: every store and the HTTP server stand on it.
+        .target(
+            name: "BrokerStore",
+            dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
+            ]
+        ),
+        // A store in memory with switches to fail or hold appends: the test double.
+        .target(name: "BrokerStoreTesting", dependencies: ["BrokerStore"]),
+        // The segment log of one data directory (SPEC.md 2, 3), and its EventStore.
         .target(
             name: "BrokerLog",
             dependencies: [
-                "CLZ4", "CCRC32C",
+                "BrokerStore", "CLZ4", "CCRC32C",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
-        .target(name: "BrokerJSON", dependencies: ["BrokerLog"]),
+        .target(name: "BrokerJSON", dependencies: ["BrokerStore"]),
         // Who may do what: token verification (jwt-kit), scopes and the claims Broker reads.
         .target(
             name: "BrokerAuth",
@@ -61,7 +73,7 @@ let package = Package(
         .target(
             name: "BrokerHTTP",
             dependencies: [
-                "BrokerLog", "BrokerJSON", "BrokerAuth",
+                "BrokerStore", "BrokerJSON", "BrokerAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -91,37 +103,37 @@ let package = Package(
         .target(
             name: "BrokerJetStream",
             dependencies: [
-                "BrokerLog", "BrokerJSON", "BrokerNATS",
+                "BrokerStore", "BrokerNATS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // What the libFuzzer targets in Fuzz/ check, shared with the corpus-replay tests.
-        .target(name: "BrokerFuzzChecks", dependencies: ["BrokerLog", "BrokerJSON"]),
+        .target(name: "BrokerFuzzChecks", dependencies: ["BrokerStore", "BrokerLog", "BrokerJSON"]),
         .executableTarget(
             name: "broker",
             dependencies: [
-                "BrokerLog", "BrokerHTTP", "BrokerJSON", "BrokerJetStream", "BrokerNATS",
+                "BrokerStore", "BrokerLog", "BrokerHTTP", "BrokerJSON", "BrokerJetStream", "BrokerNATS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "BrokerLogTests", dependencies: ["BrokerLog", "BrokerTestSupport", "CCRC32C"]),
-        .testTarget(name: "BrokerJSONTests", dependencies: ["BrokerJSON"]),
-        .testTarget(name: "BrokerNATSTests", dependencies: ["BrokerNATS", "BrokerJetStream", "BrokerLog", "BrokerTestSupport"]),
+        .testTarget(name: "BrokerLogTests", dependencies: ["BrokerStore", "BrokerLog", "BrokerTestSupport", "CCRC32C"]),
+        .testTarget(name: "BrokerJSONTests", dependencies: ["BrokerStore", "BrokerJSON"]),
+        .testTarget(name: "BrokerNATSTests", dependencies: ["BrokerStore", "BrokerNATS", "BrokerJetStream", "BrokerLog", "BrokerTestSupport"]),
         // Finding and running the `broker` executable, for the suites that drive it.
-        .target(name: "BrokerTestSupport", dependencies: ["BrokerLog"], path: "Tests/Support/BrokerTestSupport"),
+        .target(name: "BrokerTestSupport", dependencies: ["BrokerStore", "BrokerLog"], path: "Tests/Support/BrokerTestSupport"),
         .testTarget(
             name: "BrokerAuthTests", dependencies: ["BrokerAuth", "BrokerTestSupport", .product(name: "JWTKit", package: "jwt-kit")]),
         .testTarget(name: "BrokerFuzzCorpusTests", dependencies: ["BrokerFuzzChecks", "BrokerTestSupport"]),
         // A child process the crash tests SIGKILL while it appends.
-        .executableTarget(name: "broker-crash-writer", dependencies: ["BrokerLog"], path: "Tests/CrashWriter"),
-        .testTarget(name: "BrokerCrashTests", dependencies: ["BrokerLog", "BrokerTestSupport", "broker-crash-writer"]),
+        .executableTarget(name: "broker-crash-writer", dependencies: ["BrokerStore", "BrokerLog"], path: "Tests/CrashWriter"),
+        .testTarget(name: "BrokerCrashTests", dependencies: ["BrokerStore", "BrokerLog", "BrokerTestSupport", "broker-crash-writer"]),
         // Runs the built `broker` executable; depends on it so that it is built first.
-        .testTarget(name: "BrokerToolTests", dependencies: ["BrokerLog", "BrokerTestSupport", "broker"]),
+        .testTarget(name: "BrokerToolTests", dependencies: ["BrokerStore", "BrokerLog", "BrokerTestSupport", "broker"]),
         .testTarget(
             name: "BrokerHTTPTests",
             dependencies: [
-                "BrokerHTTP", "BrokerLog", "BrokerJSON", "BrokerAuth", "BrokerTestSupport", "broker",
+                "BrokerHTTP", "BrokerStore", "BrokerStoreTesting", "BrokerLog", "BrokerJSON", "BrokerAuth", "BrokerTestSupport", "broker",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

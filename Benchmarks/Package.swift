@@ -15,7 +15,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
-        .executableTarget(name: "ProfileOpen", dependencies: [.product(name: "BrokerLog", package: "Broker")]),
+        .executableTarget(name: "ProfileOpen", dependencies: [.product(name: "BrokerStore", package: "Broker"), .product(name: "BrokerLog", package: "Broker")]),
         .executableTarget(
             name: "LoadGenerator",
             dependencies: [

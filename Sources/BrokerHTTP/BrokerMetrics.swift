@@ -1,4 +1,4 @@
-import BrokerLog
+import BrokerStore
 import CoreMetrics
 import Prometheus
 
@@ -27,7 +27,7 @@ final class BrokerMetrics: Sendable {
     private let lastSeq: CoreMetrics.Gauge
     private let indexBytes: CoreMetrics.Gauge
     /// Log counters already reported, so that scrapes add only what is new.
-    private let reported = Locked(LogStatistics())
+    private let reported = Locked(StoreStatistics())
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)

@@ -1,5 +1,5 @@
 import BrokerAuth
-import BrokerLog
+import BrokerStore
 import Hummingbird
 import HummingbirdCore
 import HummingbirdHTTP2

@@ -1,15 +1,13 @@
 import BrokerAuth
-import BrokerLog
+import BrokerStore
 import Logging
 
 /// Everything `broker serve` can be told (SPEC.md 4 and 5).
 public struct ServerConfiguration: Sendable {
     public var host: String = "0.0.0.0"
     public var port: Int = 8080
-    public var dataDirectory: String = "./data"
     /// CORS: `*` for any origin, or the one origin allowed.
     public var allowedOrigin: String = "*"
-    public var log: LogOptions = LogOptions()
     /// Largest accepted `POST /insert` body.
     public var maxBodyBytes: Int = 1 << 20
     /// Most records in one `POST /insert` batch.

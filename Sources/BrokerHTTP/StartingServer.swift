@@ -1,5 +1,5 @@
 import BrokerJSON
-import BrokerLog
+import BrokerStore
 import Hummingbird
 import HummingbirdCore
 import Logging

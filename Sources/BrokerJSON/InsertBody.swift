@@ -1,4 +1,4 @@
-import BrokerLog
+import BrokerStore
 
 /// One record of a `POST /insert` body: `{"event": "<name>", "data": <any JSON>}`,
 /// optionally with `"expectedSeq": N` (SPEC.md 4.2).

@@ -1,4 +1,4 @@
-import BrokerLog
+import BrokerStore
 
 /// Why a JSON text was rejected: a reason and the byte offset where it was found.
 public struct JSONError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import BrokerLog
+import BrokerStore
 
 /// Writes the JSON Broker sends: quoted strings and records.
 public enum JSONWriter {
@@ -83,4 +83,56 @@ public enum JSONWriter {
         bytes.append(UInt8(ascii: "}"))
         return bytes
     }
+}
+
+/// A JSON object written member by member, for the bodies Broker builds itself
+/// (health, conflicts, summaries): each value is escaped as its type needs.
+public struct JSONObjectWriter {
+    private var bytes: [UInt8] = [UInt8(ascii: "{")]
+    private var isEmpty = true
+
+    public init() {}
+
+    private mutating func name(_ name: String) {
+        if !isEmpty { bytes.append(UInt8(ascii: ",")) }
+        isEmpty = false
+        JSONWriter.appendQuoted(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// `"name":"value"`, or `"name":null` for nil.
+    public mutating func add(_ name: String, _ value: String?) {
+        self.name(name)
+        if let value { JSONWriter.appendQuoted(value, to: &bytes) } else { bytes += Array("null".utf8) }
+    }
+
+    public mutating func add(_ name: String, _ value: some BinaryInteger) {
+        self.name(name)
+        bytes += Array(String(value).utf8)
+    }
+
+    public mutating func add(_ name: String, _ value: Bool) {
+        self.name(name)
+        bytes += Array((value ? "true" : "false").utf8)
+    }
+
+    /// `"name":` followed by `json`, which must be one JSON value.
+    public mutating func add(_ name: String, json: [UInt8]) {
+        self.name(name)
+        bytes += json
+    }
+
+    /// `"name":[…]`, the elements JSON values each.
+    public mutating func add(_ name: String, array elements: [[UInt8]]) {
+        self.name(name)
+        bytes.append(UInt8(ascii: "["))
+        for (index, element) in elements.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes += element
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// The object, closed.
+    public var json: [UInt8] { bytes + [UInt8(ascii: "}")] }
 }

@@ -1,4 +1,4 @@
-import BrokerLog
+import BrokerStore
 
 /// What one front holds of the stream, in memory (SPEC.md 7.3): for every name its
 /// latest record and the seqs of all its versions, the timestamp of every seq, and

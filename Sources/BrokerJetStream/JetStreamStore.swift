@@ -1,6 +1,5 @@
-import BrokerJSON
-import BrokerLog
 import BrokerNATS
+import BrokerStore
 import Logging
 
 /// The event store of a front (`serve --nats`, SPEC.md 7): records live in a
@@ -31,10 +30,11 @@ public final class JetStreamStore: EventStore {
 
     private struct State {
         var index: FrontIndex
-        var subscribers: [UInt64: AsyncStream<Record>.Continuation] = [:]
+        /// Fed under this state's lock, so that subscribers get records in seq order.
+        let feed = LiveFeed()
         var nextID: UInt64 = 0
         var waiters: [UInt64: AppliedWaiter] = [:]
-        var statistics = LogStatistics()
+        var statistics = StoreStatistics()
         var stream = StreamHealth()
         var isClosed = false
 
@@ -91,7 +91,9 @@ public final class JetStreamStore: EventStore {
     /// from the whole stream before returning. While NATS cannot be reached or its
     /// cluster is still forming it waits, with backoff, up to `startTimeout`, telling
     /// `onWait` what it waits for each time that changes (SPEC.md 7.3).
-    public static func open(_ options: Options, onWait: @escaping @Sendable (String) -> Void = { _ in }) async throws(LogError) -> JetStreamStore {
+    public static func open(_ options: Options, onWait: @escaping @Sendable (String) -> Void = { _ in }) async throws(JetStreamError)
+        -> JetStreamStore
+    {
         let client = NATSClient(options: .init(servers: options.servers, name: "broker"), logger: options.logger)
         client.start()
         let deadline = options.startTimeout.map { ContinuousClock.now + $0 }
@@ -158,8 +160,7 @@ public final class JetStreamStore: EventStore {
         let (gap, ready) = state.withLock { state -> (Bool, [AppliedWaiter]) in
             let gap = message.seq != state.index.lastSeq + 1
             let record = state.index.apply(seq: message.seq, timeNanoseconds: message.timeNanoseconds, name: name, data: message.payload)
-            // Yielded under the lock, so that every subscriber gets records in seq order.
-            if let record { for subscriber in state.subscribers.values { subscriber.yield(record) } }
+            if let record { state.feed.publish(record) }
             guard !state.waiters.isEmpty else { return (gap, []) }
             return (gap, state.takeWaiters { $0.seq <= message.seq })
         }
@@ -170,15 +171,8 @@ public final class JetStreamStore: EventStore {
         }
     }
 
-    public func subscribe() -> LogSubscription {
-        let (stream, continuation) = AsyncStream<Record>.makeStream(bufferingPolicy: .unbounded)
-        let (id, start) = state.withLock { state -> (UInt64, UInt64) in
-            state.nextID += 1
-            if state.isClosed { continuation.finish() } else { state.subscribers[state.nextID] = continuation }
-            return (state.nextID, state.index.lastSeq)
-        }
-        continuation.onTermination = { [weak self] _ in _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) } }
-        return LogSubscription(startSeq: start, records: stream)
+    public func subscribe() -> StoreSubscription {
+        state.withLock { state in state.feed.subscribe(startSeq: state.index.lastSeq) }
     }
 
     /// Waits until the index has applied `seq`; false after `timeout` (to within
@@ -204,11 +198,11 @@ public final class JetStreamStore: EventStore {
 
     // MARK: Appending
 
-    public func append(_ batch: [AppendEntry], idempotencyKey key: IdempotencyKey?) async throws(LogError) -> AppendResult {
+    public func append(_ batch: [AppendEntry], idempotencyKey key: IdempotencyKey?) async throws(StoreError) -> AppendResult {
         guard !batch.isEmpty else { return AppendResult(records: [], replayed: false) }
-        for entry in batch { try EventLog.check(entry) }
-        try state.withLock { (state) throws(LogError) in
-            if state.isClosed { throw .closed(reason: "the front is shutting down") }
+        for entry in batch { try entry.check() }
+        try state.withLock { (state) throws(StoreError) in
+            if state.isClosed { throw .unavailable("the front is shutting down") }
             // What this front has seen; the stream checks each record again as it stores it.
             let conflicts = batch.enumerated().compactMap { index, entry -> SeqConflict? in
                 guard let expected = entry.expectedSeq else { return nil }
@@ -230,12 +224,12 @@ public final class JetStreamStore: EventStore {
         }
         _ = await waitUntilApplied(acks.map(\.seq).max()!, timeout: Self.applyWait)
         var records: [Record] = []
-        var appended = LogStatistics()
+        var appended = StoreStatistics()
         for (ack, entry) in zip(acks, batch) {
             if ack.duplicate == true, let key {
                 records.append(try await storedRecord(ack.seq, key: key))
             } else {
-                let timestamp = state.withLock { $0.index.timestamp(of: ack.seq) } ?? LogOptions.systemClock()
+                let timestamp = state.withLock { $0.index.timestamp(of: ack.seq) } ?? WallClock.milliseconds()
                 records.append(Record(seq: ack.seq, timestamp: timestamp, event: entry.event, data: entry.data))
                 appended.appends += 1
                 appended.bytesAppended += UInt64(entry.data.count)
@@ -264,7 +258,7 @@ public final class JetStreamStore: EventStore {
     static let requestDigestHeader = "Broker-Request-Digest"
 
     /// The record a duplicate `Nats-Msg-Id` points at, if the same request stored it.
-    private func storedRecord(_ seq: UInt64, key: IdempotencyKey) async throws(LogError) -> Record {
+    private func storedRecord(_ seq: UInt64, key: IdempotencyKey) async throws(StoreError) -> Record {
         guard let message = try await storedMessage(seq) else { throw .unavailable("seq \(seq) could not be read from the stream") }
         guard message.headers?[Self.requestDigestHeader] == String(key.requestDigest, radix: 16) else {
             throw .idempotencyKeyReused(key: key.description, firstSeq: seq)
@@ -275,7 +269,7 @@ public final class JetStreamStore: EventStore {
 
     /// What a failed publish means for the insert: a seq conflict when the stream
     /// refused the expected seq, else unavailable, saying what of the batch is stored.
-    static func failure(_ error: NATSError, entry: AppendEntry, index: Int, stored: [JetStream.PublishAck]) -> LogError {
+    static func failure(_ error: NATSError, entry: AppendEntry, index: Int, stored: [JetStream.PublishAck]) -> StoreError {
         if case .jetStream(_, 10071, let description) = error, let expected = entry.expectedSeq {
             let current = description.split(separator: " ").last.flatMap { UInt64($0) } ?? 0
             return .seqConflict([SeqConflict(index: index, event: entry.event, expectedSeq: expected, currentSeq: current)])
@@ -303,7 +297,7 @@ public final class JetStreamStore: EventStore {
     /// So only an authoritative answer (``isAuthoritative(_:)``) can make a seq past
     /// the end, and only when a second one, a moment later, says the same; any
     /// other answer is asked again until the front has the seq or the bound passes.
-    public func catchUp(to seq: UInt64) async throws(LogError) -> Bool {
+    public func catchUp(to seq: UInt64) async throws(StoreError) -> Bool {
         let deadline = ContinuousClock.now + Self.catchUpWait
         var pastTheEnd = 0
         var why = "the stream did not answer"
@@ -339,7 +333,7 @@ public final class JetStreamStore: EventStore {
 
     public var lastSeq: UInt64 { state.withLock { $0.index.lastSeq } }
 
-    public func latest(of event: String, upTo: UInt64) async throws(LogError) -> Record? {
+    public func latest(of event: String, upTo: UInt64) async throws(StoreError) -> Record? {
         let found = state.withLock { state -> (Record?, UInt64?) in
             let bound = min(upTo, state.index.lastSeq)
             guard let versions = state.index.names[event] else { return (nil, nil) }
@@ -351,7 +345,7 @@ public final class JetStreamStore: EventStore {
         return try await records(at: [seq]).first
     }
 
-    public func latest(upTo: UInt64, where include: (String) -> Bool) async throws(LogError) -> [Record] {
+    public func latest(upTo: UInt64, where include: (String) -> Bool) async throws(StoreError) -> [Record] {
         var older: [UInt64] = []
         var records = state.withLock { state -> [Record] in
             let bound = min(upTo, state.index.lastSeq)
@@ -370,7 +364,7 @@ public final class JetStreamStore: EventStore {
         return records.sorted { $0.seq < $1.seq }
     }
 
-    public func records(from first: UInt64, through last: UInt64, limit: Int) async throws(LogError) -> [Record] {
+    public func records(from first: UInt64, through last: UInt64, limit: Int) async throws(StoreError) -> [Record] {
         let end = min(last, lastSeq)
         var records: [Record] = []
         var next = max(first, 1)
@@ -383,7 +377,7 @@ public final class JetStreamStore: EventStore {
         return records
     }
 
-    public func history(of event: String, since: Int64?, until: Int64?, after: UInt64?, limit: Int?) async throws(LogError) -> [Record]? {
+    public func history(of event: String, since: Int64?, until: Int64?, after: UInt64?, limit: Int?) async throws(StoreError) -> [Record]? {
         let seqs = state.withLock { state -> [UInt64]? in
             guard let versions = state.index.names[event] else { return nil }
             return versions.seqs.filter { seq in
@@ -402,7 +396,7 @@ public final class JetStreamStore: EventStore {
     /// The records at `seqs` (ascending), from the recent records where they are,
     /// else from the stream, several requests in flight at once. Seqs that are no
     /// record are left out.
-    func records(at seqs: [UInt64]) async throws(LogError) -> [Record] {
+    func records(at seqs: [UInt64]) async throws(StoreError) -> [Record] {
         var found: [UInt64: Record] = [:]
         var missing: [UInt64] = []
         state.withLock { state in
@@ -417,9 +411,9 @@ public final class JetStreamStore: EventStore {
         var start = 0
         while start < missing.count {
             let window = missing[start..<min(start + Self.readsInFlight, missing.count)]
-            let fetched = await withTaskGroup(of: (UInt64, Result<JetStream.StoredMessage?, LogError>).self) { group in
+            let fetched = await withTaskGroup(of: (UInt64, Result<JetStream.StoredMessage?, StoreError>).self) { group in
                 for seq in window { group.addTask { (seq, await self.storedMessageResult(seq)) } }
-                var results: [(UInt64, Result<JetStream.StoredMessage?, LogError>)] = []
+                var results: [(UInt64, Result<JetStream.StoredMessage?, StoreError>)] = []
                 for await result in group { results.append(result) }
                 return results
             }
@@ -433,13 +427,13 @@ public final class JetStreamStore: EventStore {
 
     static let readsInFlight = 64
 
-    private func storedMessageResult(_ seq: UInt64) async -> Result<JetStream.StoredMessage?, LogError> {
+    private func storedMessageResult(_ seq: UInt64) async -> Result<JetStream.StoredMessage?, StoreError> {
         do { return .success(try await storedMessage(seq)) } catch { return .failure(error) }
     }
 
     /// The stored message at `seq` (a seq this front has applied), by direct get. A
     /// replica that has not stored it yet answers 404: asked again, briefly.
-    private func storedMessage(_ seq: UInt64) async throws(LogError) -> JetStream.StoredMessage? {
+    private func storedMessage(_ seq: UInt64) async throws(StoreError) -> JetStream.StoredMessage? {
         for _ in 0..<40 {
             do {
                 if let message = try await jetStream.directGet(stream: options.stream, seq: seq) { return message }
@@ -482,13 +476,13 @@ public final class JetStreamStore: EventStore {
         let (stream, lastSeq) = state.withLock { ($0.stream, $0.index.lastSeq) }
         let connected = client.isConnected
         let failure: String? = connected ? stream.error.map { "JetStream: \($0)" } : "not connected to NATS"
-        var nats = #"{"connected":\#(connected),"server":\#(connected ? JSONWriter.quoted(client.connectedServer?.description ?? "") : "null")"#
-        nats += #","stream":\#(JSONWriter.quoted(options.stream)),"streamLeader":\#(stream.leader.map(JSONWriter.quoted) ?? "null")"#
-        nats += #","replicas":\#(stream.replicas),"currentReplicas":\#(stream.currentReplicas),"indexedSeq":\#(lastSeq)}"#
-        return StoreHealth(failure: failure, details: [("nats", nats)])
+        let replication = ReplicationHealth(
+            connected: connected, server: connected ? client.connectedServer?.description ?? "" : nil, stream: options.stream,
+            streamLeader: stream.leader, replicas: stream.replicas, currentReplicas: stream.currentReplicas, indexedSeq: lastSeq)
+        return StoreHealth(failure: failure, replication: replication)
     }
 
-    public var statistics: LogStatistics {
+    public var statistics: StoreStatistics {
         state.withLock { state in
             var statistics = state.statistics
             statistics.eventNames = state.index.names.count
@@ -501,16 +495,13 @@ public final class JetStreamStore: EventStore {
     public var summary: String { "stream \(options.stream) on NATS at \(options.servers.map(\.description).joined(separator: ","))" }
 
     public func close() async {
-        let (subscribers, waiters) = state.withLock { state in
+        let (feed, waiters) = state.withLock { state in
             state.isClosed = true
-            defer {
-                state.subscribers.removeAll()
-                state.waiters.removeAll()
-            }
-            return (Array(state.subscribers.values), Array(state.waiters.values))
+            defer { state.waiters.removeAll() }
+            return (state.feed, Array(state.waiters.values))
         }
         for waiter in waiters { waiter.waiter.resume(returning: false) }
-        for subscriber in subscribers { subscriber.finish() }
+        feed.finish()
         consumer.withLock { $0 }?.stop()
         for task in tasks.withLock({ $0 }) { task.cancel() }
         await client.close()

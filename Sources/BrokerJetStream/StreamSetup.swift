@@ -1,4 +1,3 @@
-import BrokerLog
 import BrokerNATS
 
 /// Finds the stream or creates it (SPEC.md 7.1): file storage, the replicas asked
@@ -19,7 +18,7 @@ struct StreamSetup {
     /// replicas (the other nodes have not joined), no answer in time. `onWait` is told
     /// each reason once. A stream with other settings, or a refusal that waiting
     /// cannot change, fails at once.
-    func ensure(until deadline: ContinuousClock.Instant?, onWait: (String) -> Void = { _ in }) async throws(LogError) -> StreamInfo {
+    func ensure(until deadline: ContinuousClock.Instant?, onWait: (String) -> Void = { _ in }) async throws(JetStreamError) -> StreamInfo {
         var lastError = NATSError.notConnected
         var backoff = Duration.milliseconds(250)
         while !Task.isCancelled, deadline.map({ ContinuousClock.now < $0 }) ?? true {
@@ -28,10 +27,10 @@ struct StreamSetup {
                 if info == nil { info = try await jetStream.createStream(wanted) }
                 guard let info else { continue }
                 if let problem = Self.problem(with: info.config, wanted: wanted) {
-                    throw LogError.invalidOptions("the JetStream stream \(options.stream) exists with \(problem)")
+                    throw JetStreamError.streamMismatch("the JetStream stream \(options.stream) exists with \(problem)")
                 }
                 return info
-            } catch let error as LogError {
+            } catch let error as JetStreamError {
                 throw error
             } catch let error as NATSError {
                 guard Self.isTransient(error) else { throw .unavailable("JetStream: \(error)") }

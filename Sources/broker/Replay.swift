@@ -1,6 +1,7 @@
 import ArgumentParser
 import BrokerJSON
 import BrokerLog
+import BrokerStore
 
 /// `broker replay PATH`: history as JSON lines for audits, or the state at a time.
 struct Replay: ParsableCommand {

@@ -4,6 +4,7 @@ import BrokerHTTP
 import BrokerJetStream
 import BrokerLog
 import BrokerNATS
+import BrokerStore
 import Foundation
 import Logging
 
@@ -141,7 +142,7 @@ struct Serve: AsyncParsableCommand {
         var configuration = ServerConfiguration()
         configuration.host = host ?? environment["HOST"] ?? configuration.host
         configuration.port = try port ?? environment["PORT"].map(Self.parsePort) ?? configuration.port
-        configuration.dataDirectory = dataDir ?? environment["BROKER_DATA_DIR"] ?? configuration.dataDirectory
+        let dataDirectory = dataDir ?? environment["BROKER_DATA_DIR"] ?? "./data"
         configuration.allowedOrigin = origin ?? environment["BROKER_ORIGIN"] ?? configuration.allowedOrigin
         configuration.maxBodyBytes = maxBody.value
         configuration.maxBatch = maxBatch
@@ -152,12 +153,12 @@ struct Serve: AsyncParsableCommand {
         configuration.console = !noConsole
         configuration.staticDirectory = staticDirectory
         configuration.logger = Logger(label: "broker")
-        configuration.log = LogOptions(
+        var logOptions = LogOptions(
             compression: compression == .lz4, durability: fsync.durability(intervalMs: fsyncIntervalMs),
             segmentBytes: segmentBytes.value, logger: Logger(label: "broker.log"))
-        configuration.log.useCheckpoint = !verifyOnOpen
-        configuration.log.idempotencyWindowMs = Int64(idempotencyWindow.seconds) * 1000
-        configuration.log.idempotencyMaxKeys = idempotencyMaxKeys
+        logOptions.useCheckpoint = !verifyOnOpen
+        logOptions.idempotencyWindowMs = Int64(idempotencyWindow.seconds) * 1000
+        logOptions.idempotencyMaxKeys = idempotencyMaxKeys
         configuration.accessControl = try await accessControl(environment)
         configuration.tls = try certificates(environment)
         if let urls = nats ?? environment["BROKER_NATS"] {
@@ -166,7 +167,7 @@ struct Serve: AsyncParsableCommand {
         }
         let store: any EventStore
         do {
-            store = try EventLog.open(directory: configuration.dataDirectory, options: configuration.log)
+            store = SegmentStore(try EventLog.open(directory: dataDirectory, options: logOptions))
         } catch {
             throw ValidationError("cannot open the log: \(error)")
         }
@@ -188,7 +189,7 @@ struct Serve: AsyncParsableCommand {
                     logger.info("waiting: \(why)")
                 }
             }
-        } catch let error as LogError {
+        } catch let error as JetStreamError {
             if case .unavailable = error {
                 logger.error("cannot start: \(error)")
                 throw ExitCode(69)

@@ -111,7 +111,7 @@ import Testing
     }
 
     @Test func concurrentRequestsWithOneKeyAppendOnce() async throws {
-        try await ServerHarness.with(ServerHarness.configuration { $0.log = LogOptions(compression: true, durability: .always) }) { server in
+        try await ServerHarness.with(log: ServerHarness.logOptions { $0.durability = .always }) { server in
             let replies = try await withThrowingTaskGroup(of: ServerHarness.Reply.self) { group in
                 for _ in 0..<16 { group.addTask { try await Self.post(server, #"[{"event":"a","data":1},{"event":"a","data":2}]"#, key: "once") } }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -145,7 +145,7 @@ import Testing
     /// 64 clients read the counter (`GET /state`) and write it back with the seq they
     /// read: each seq goes to exactly one writer, and no update is lost.
     @Test func sixtyFourReadModifyWriteClientsLoseNoUpdate() async throws {
-        try await ServerHarness.with(ServerHarness.configuration { $0.log = LogOptions(compression: true, durability: .always) }) { server in
+        try await ServerHarness.with(log: ServerHarness.logOptions { $0.durability = .always }) { server in
             try await server.mustInsert("counter", "0")
             let wins = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<64 {

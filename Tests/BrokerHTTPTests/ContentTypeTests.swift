@@ -9,10 +9,10 @@ import Testing
         ("text/json", false), ("", false), ("application/json\u{0F}", false), ("APPLICATION\u{0F}JSON", false),
     ])
     func insertAcceptsOnlyJSON(contentType: String, accepted: Bool) {
-        #expect(InsertRoute.isJSON(contentType) == accepted)
+        #expect((InsertRoute.mediaType(contentType) == .json) == accepted)
     }
 
     @Test func aMissingContentTypeIsNotJSON() {
-        #expect(!InsertRoute.isJSON(nil))
+        #expect(InsertRoute.mediaType(nil) == nil)
     }
 }

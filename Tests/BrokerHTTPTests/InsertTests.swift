@@ -120,8 +120,7 @@ import Testing
     }
 
     @Test func concurrentInsertsGetUniqueSeqsAndShareFsyncs() async throws {
-        let configuration = ServerHarness.configuration { $0.log.durability = .always }
-        try await ServerHarness.with(configuration) { server in
+        try await ServerHarness.with(log: ServerHarness.logOptions { $0.durability = .always }) { server in
             let seqs = try await withThrowingTaskGroup(of: UInt64.self) { group in
                 for i in 0..<64 { group.addTask { try await server.mustInsert("c\(i % 4)", "\(i)") } }
                 var all: [UInt64] = []
@@ -148,8 +147,7 @@ import Testing
 
     @Test func aFullDiskAnswers503KeepsServingReadsAndRecovers() async throws {
         let faults = SwitchableFaults()
-        let configuration = Self.durable(with: faults)
-        try await ServerHarness.with(configuration) { server in
+        try await ServerHarness.with(log: Self.durable(with: faults)) { server in
             try await server.mustInsert("disk", "1")
             let stream = try await server.subscribe()
             #expect(await stream.next(1).map(\.id) == [1])
@@ -171,8 +169,7 @@ import Testing
     /// After a failed fsync the log refuses appends until reopened: health says so.
     @Test func aFailedFsyncMakesHealthAnswer503WithTheReason() async throws {
         let faults = SwitchableFaults()
-        let configuration = Self.durable(with: faults)
-        try await ServerHarness.with(configuration) { server in
+        try await ServerHarness.with(log: Self.durable(with: faults)) { server in
             try await server.mustInsert("sync", "1")
             faults.failSyncs()
             #expect(try await server.insert("sync", "2").status == 503)
@@ -186,10 +183,10 @@ import Testing
     }
 
     /// A server under `always` whose storage fails when `faults` says so.
-    static func durable(with faults: SwitchableFaults) -> ServerConfiguration {
-        ServerHarness.configuration {
-            $0.log.durability = .always
-            $0.log.faults = faults
+    static func durable(with faults: SwitchableFaults) -> LogOptions {
+        ServerHarness.logOptions {
+            $0.durability = .always
+            $0.faults = faults
         }
     }
 

@@ -31,7 +31,8 @@ import Testing
             // With every optional route on: the console (the default) and --static.
             var configuration = ServerConfiguration()
             configuration.staticDirectory = scratch.directory
-            let router = BrokerServer.makeRouter(store: scratch.log, configuration: configuration, metrics: scratch.metrics, hub: scratch.hub)
+            let router = BrokerServer.makeRouter(
+                store: SegmentStore(scratch.log), configuration: configuration, metrics: scratch.metrics, hub: scratch.hub)
             let routes = Set(router.routes.map { Self.normalized($0.method.rawValue, $0.path.description) })
             let documented = try Self.documentedOperations()
             #expect(routes.subtracting(documented).isEmpty, "routes the document does not describe: \(routes.subtracting(documented).sorted())")

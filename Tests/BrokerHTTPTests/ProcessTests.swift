@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BrokerLog
+import BrokerStore
 import BrokerTestSupport
 import Foundation
 import NIOCore

@@ -20,7 +20,8 @@ struct ScratchHub {
         options.logger.logLevel = .critical
         let log = try EventLog.open(directory: directory, options: options)
         let metrics = BrokerMetrics()
-        let hub = SubscriberHub(store: log, bufferBytes: 8 << 20, heartbeat: .seconds(60), metrics: metrics, logger: Logger(label: "test"))
+        let hub = SubscriberHub(
+            store: SegmentStore(log), bufferBytes: 8 << 20, heartbeat: .seconds(60), metrics: metrics, logger: Logger(label: "test"))
         do {
             try await body(ScratchHub(log: log, hub: hub, metrics: metrics, directory: directory))
         } catch {

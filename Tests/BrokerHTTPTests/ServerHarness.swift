@@ -27,23 +27,30 @@ struct ServerHarness {
         configuration.host = "127.0.0.1"
         configuration.port = 0
         configuration.logger.logLevel = .error
-        configuration.log = LogOptions(compression: true, durability: .never)
-        configuration.log.logger.logLevel = .critical
         adjust(&configuration)
         return configuration
+    }
+
+    /// The options of the harness's log: compressed, no fsync, quiet.
+    static func logOptions(_ adjust: (inout LogOptions) -> Void = { _ in }) -> LogOptions {
+        var options = LogOptions(compression: true, durability: .never)
+        options.logger.logLevel = .critical
+        adjust(&options)
+        return options
     }
 
     /// Runs `body` against a running server, then shuts it down and closes the log.
     /// With `trusting`, a CA certificate file the client trusts (for a TLS server).
     static func with<T>(
-        _ configuration: ServerConfiguration = configuration(), directory: String? = nil, trusting: String? = nil,
+        _ configuration: ServerConfiguration = configuration(), log logOptions: LogOptions = logOptions(), directory: String? = nil,
+        trusting: String? = nil,
         _ body: (ServerHarness) async throws -> T
     ) async throws -> T {
         let dataDirectory = directory ?? NSTemporaryDirectory() + "broker-http-\(UUID().uuidString)"
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: dataDirectory) } }
-        let log = try EventLog.open(directory: dataDirectory, options: configuration.log)
+        let log = try EventLog.open(directory: dataDirectory, options: logOptions)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = try BrokerServer.makeApplication(store: log, configuration: configuration) { channel in
+        let app = try BrokerServer.makeApplication(store: SegmentStore(log), configuration: configuration) { channel in
             portContinuation.yield(channel.localAddress?.port ?? 0)
         }
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: configuration.logger)

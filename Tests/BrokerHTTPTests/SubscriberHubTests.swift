@@ -1,4 +1,5 @@
 import BrokerLog
+import BrokerStore
 import Foundation
 import Logging
 import NIOCore

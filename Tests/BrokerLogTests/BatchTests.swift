@@ -1,3 +1,4 @@
+import BrokerStore
 import BrokerTestSupport
 import Foundation
 import Testing

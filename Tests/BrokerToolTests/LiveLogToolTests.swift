@@ -1,4 +1,5 @@
 import BrokerLog
+import BrokerStore
 import BrokerTestSupport
 import Foundation
 import Testing

@@ -7,6 +7,7 @@
 //   `counter <seq> <value>`.
 // Usage: broker-crash-writer DIRECTORY [WRITERS]
 import BrokerLog
+import BrokerStore
 
 #if canImport(Glibc)
     import Glibc

@@ -2,6 +2,7 @@
 // directory if it is empty, or opens it and reports how long the open took.
 // Usage: ProfileOpen DIRECTORY [RECORDS]
 import BrokerLog
+import BrokerStore
 import Foundation
 
 let arguments = CommandLine.arguments

@@ -1,6 +1,6 @@
 import BrokerAuth
 import BrokerJSON
-import BrokerLog
+import BrokerStore
 import Foundation
 import HTTPTypes
 import Hummingbird

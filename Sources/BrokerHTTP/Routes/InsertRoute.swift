@@ -1,6 +1,6 @@
 import BrokerAuth
 import BrokerJSON
-import BrokerLog
+import BrokerStore
 import Crypto
 import HTTPTypes
 import Hummingbird
@@ -61,7 +61,7 @@ struct InsertRoute: Sendable {
     }
 
     private func append(_ entries: [AppendEntry], key: IdempotencyKey?, shape: Shape) async throws(APIError) -> AppendResult {
-        do throws(LogError) {
+        do throws(StoreError) {
             return try await store.append(entries, idempotencyKey: key)
         } catch {
             throw Self.apiError(error, shape: shape)
@@ -111,41 +111,46 @@ struct InsertRoute: Sendable {
         case .array:
             JSONWriter.appendRecords(records, to: &json)
         case .lines:
-            let first = records[0]
-            let last = records[records.count - 1]
-            json = Array(#"{"firstSeq":\#(first.seq),"lastSeq":\#(last.seq),"count":\#(records.count),"timestamp":\#(first.timestamp)}"#.utf8)
+            var summary = JSONObjectWriter()
+            summary.add("firstSeq", records[0].seq)
+            summary.add("lastSeq", records[records.count - 1].seq)
+            summary.add("count", records.count)
+            summary.add("timestamp", records[0].timestamp)
+            json = summary.json
         }
         return json
     }
 
     /// What an append failure is over HTTP: 409 for a seq conflict (listing every
     /// conflict for a batch), 422 for a key reused with another request, 503 otherwise.
-    static func apiError(_ error: LogError, shape: Shape) -> APIError {
+    static func apiError(_ error: StoreError, shape: Shape) -> APIError {
         switch error {
         case .seqConflict(let conflicts):
             let reason = "expected seq does not match: " + error.description
-            var json = Array(#"{"error":"#.utf8)
-            JSONWriter.appendQuoted(reason, to: &json)
+            var body = JSONObjectWriter()
+            body.add("error", reason)
             if shape == .single, let conflict = conflicts.first {
-                json += Array(#","event":"#.utf8)
-                JSONWriter.appendQuoted(conflict.event, to: &json)
-                json += Array(#","expectedSeq":\#(conflict.expectedSeq),"currentSeq":\#(conflict.currentSeq)}"#.utf8)
+                body.add("event", conflict.event)
+                body.add("expectedSeq", conflict.expectedSeq)
+                body.add("currentSeq", conflict.currentSeq)
             } else {
-                json += Array(#","conflicts":["#.utf8)
-                for (position, conflict) in conflicts.enumerated() {
-                    if position > 0 { json.append(UInt8(ascii: ",")) }
-                    json += Array(#"{"index":\#(conflict.index),"event":"#.utf8)
-                    JSONWriter.appendQuoted(conflict.event, to: &json)
-                    json += Array(#","expectedSeq":\#(conflict.expectedSeq),"currentSeq":\#(conflict.currentSeq)}"#.utf8)
-                }
-                json += Array("]}".utf8)
+                body.add(
+                    "conflicts",
+                    array: conflicts.map { conflict in
+                        var entry = JSONObjectWriter()
+                        entry.add("index", conflict.index)
+                        entry.add("event", conflict.event)
+                        entry.add("expectedSeq", conflict.expectedSeq)
+                        entry.add("currentSeq", conflict.currentSeq)
+                        return entry.json
+                    })
             }
-            return APIError(.conflict, reason, body: json)
+            return APIError(.conflict, reason, body: body.json)
         case .idempotencyKeyReused:
             return APIError(.unprocessableContent, "\(error)")
         case .idempotencyKeysFull(_, let retryAfterMs):
             return APIError(.serviceUnavailable, "\(error)", headers: [.retryAfter: String((retryAfterMs + 999) / 1000)])
-        default:
+        case .invalidEventName, .recordTooLarge, .unavailable:
             return APIError(.serviceUnavailable, "the log could not store the record: \(error)")
         }
     }
@@ -166,9 +171,6 @@ struct InsertRoute: Sendable {
     }
 
     enum MediaType { case json, lines }
-
-    /// Whether `Content-Type` is `application/json`.
-    static func isJSON(_ contentType: String?) -> Bool { mediaType(contentType) == .json }
 
     private static let json = Array("application/json".utf8)
     private static let ndjson = Array("application/x-ndjson".utf8)

@@ -1,5 +1,5 @@
 import BrokerJSON
-import BrokerLog
+import BrokerStore
 import HTTPTypes
 import Hummingbird
 import NIOCore

@@ -1,6 +1,6 @@
 import BrokerAuth
 import BrokerJSON
-import BrokerLog
+import BrokerStore
 import Hummingbird
 import NIOCore
 
@@ -60,15 +60,25 @@ struct ReadRoutes: Sendable {
     }
 
     /// 200 while the store accepts appends; 503 with the reason while it does not.
-    /// The store's details (for a JetStream front, its NATS connection and stream) follow.
+    /// For a JetStream front, its NATS connection and stream follow (`nats`).
     func health() -> Response {
         let health = store.health
-        var body = #"{"status":"\#(health.failure == nil ? "ok" : "failed")""#
-        if let failure = health.failure { body += #","error":\#(JSONWriter.quoted(failure))"# }
-        body += #","lastSeq":\#(store.lastSeq)"#
-        for detail in health.details { body += ",\(JSONWriter.quoted(detail.name)):\(detail.json)" }
-        body += "}"
-        return JSONResponse.make(health.failure == nil ? .ok : .serviceUnavailable, Array(body.utf8))
+        var body = JSONObjectWriter()
+        body.add("status", health.failure == nil ? "ok" : "failed")
+        if let failure = health.failure { body.add("error", failure) }
+        body.add("lastSeq", store.lastSeq)
+        if let replication = health.replication {
+            var nats = JSONObjectWriter()
+            nats.add("connected", replication.connected)
+            nats.add("server", replication.server)
+            nats.add("stream", replication.stream)
+            nats.add("streamLeader", replication.streamLeader)
+            nats.add("replicas", replication.replicas)
+            nats.add("currentReplicas", replication.currentReplicas)
+            nats.add("indexedSeq", replication.indexedSeq)
+            body.add("nats", json: nats.json)
+        }
+        return JSONResponse.make(health.failure == nil ? .ok : .serviceUnavailable, body.json)
     }
 
     func prometheus(grant: Grant) throws(APIError) -> Response {

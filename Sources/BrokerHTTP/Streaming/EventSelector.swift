@@ -1,5 +1,5 @@
 import BrokerAuth
-import BrokerLog
+import BrokerStore
 
 /// Which records one reader gets: the names of its `?event=` filter and the prefixes
 /// of its `?prefix=` filter (a record matching either), and only names its grant may
@@ -34,7 +34,7 @@ struct EventSelector: Sendable {
 
     /// The latest record of every admitted name as of `seq`, in seq order: looked up
     /// name by name for a filter of names only, else by one pass over the index.
-    func latest(in store: any EventStore, upTo seq: UInt64) async throws(LogError) -> [Record] {
+    func latest(in store: any EventStore, upTo seq: UInt64) async throws(StoreError) -> [Record] {
         if let names, prefixes.isEmpty {
             var records: [Record] = []
             for name in names { if let record = try await store.latest(of: name, upTo: seq) { records.append(record) } }

@@ -1,4 +1,4 @@
-import BrokerLog
+import BrokerStore
 import Hummingbird
 import NIOCore
 import ServiceLifecycle

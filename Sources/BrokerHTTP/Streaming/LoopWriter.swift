@@ -1,4 +1,4 @@
-import BrokerLog
+import BrokerStore
 import NIOCore
 
 /// Writes the subscriber queues of one event loop that have messages waiting: one task

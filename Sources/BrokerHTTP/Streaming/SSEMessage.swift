@@ -1,5 +1,5 @@
 import BrokerJSON
-import BrokerLog
+import BrokerStore
 import NIOCore
 
 /// How records are framed on an SSE connection (SPEC.md 4.3).

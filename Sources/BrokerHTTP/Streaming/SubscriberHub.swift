@@ -1,4 +1,4 @@
-import BrokerLog
+import BrokerStore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -46,7 +46,7 @@ final class SubscriberHub: Service, Sendable {
     static let expirySweep = Duration.milliseconds(250)
 
     private let state: Locked<State>
-    private let feed: LogSubscription
+    private let feed: StoreSubscription
     /// The most bytes one subscriber may hold (``SubscriberQueue``).
     private let bufferBytes: Int
     private let heartbeat: Duration

@@ -1,3 +1,5 @@
+import BrokerStore
+
 /// The bytes of a checkpoint file (SPEC.md 2.6): the latest index and the segment
 /// table as of a covered prefix of the log. Encoding and decoding only, no I/O.
 struct Checkpoint {

@@ -1,3 +1,5 @@
+import BrokerStore
+
 /// The record frame (SPEC.md 2.3): pure encoding and decoding, no I/O.
 package enum RecordFrame {
     /// Length and CRC fields before the checksummed body.

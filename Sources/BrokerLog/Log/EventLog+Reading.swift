@@ -1,3 +1,5 @@
+import BrokerStore
+
 /// A consistent view for reading: the segments as they were and the last visible seq.
 struct ReadView: Sendable {
     let segments: [SegmentSnapshot]

@@ -1,3 +1,4 @@
+import BrokerStore
 import Dispatch
 import Logging
 
@@ -6,34 +7,6 @@ import Logging
 #elseif canImport(Darwin)
     import Darwin
 #endif
-
-/// An event to append: a name, its data bytes and, optionally, the seq its name's
-/// latest record must have for the append to happen (optimistic concurrency).
-public struct AppendEntry: Sendable {
-    public var event: String
-    public var data: [UInt8]
-    /// Append only if the latest record of `event` has this seq (0: it has none yet).
-    public var expectedSeq: UInt64?
-
-    public init(event: String, data: [UInt8], expectedSeq: UInt64? = nil) {
-        self.event = event
-        self.data = data
-        self.expectedSeq = expectedSeq
-    }
-}
-
-/// What an append with an idempotency key did.
-public struct AppendResult: Sendable {
-    /// The batch's records: appended now, or by the first request with the key.
-    public let records: [Record]
-    /// True when the key was known with the same request: nothing was appended.
-    public let replayed: Bool
-
-    package init(records: [Record], replayed: Bool) {
-        self.records = records
-        self.replayed = replayed
-    }
-}
 
 /// The segment log of one data directory: appends, the latest index, reads,
 /// history and a live feed of appended records. One writer per directory.
@@ -108,11 +81,15 @@ public final class EventLog: Sendable {
         }
     }
 
-    /// Checks an entry's name and size, as every store does before appending it.
-    package static func check(_ entry: AppendEntry) throws(LogError) {
-        if let why = EventName.problem(with: entry.event) { throw .invalidEventName(why) }
-        let limit = RecordFrame.maxBodyLength - RecordFrame.fixedBodySize - EventName.maxBytes - 4 - 1 - IdempotencyKey.maxBytes - 8
-        if entry.data.count > limit { throw .recordTooLarge(bytes: entry.data.count, limit: limit) }
+    /// Checks an entry's name and size (``AppendEntry/check()``) in the log's own errors.
+    static func check(_ entry: AppendEntry) throws(LogError) {
+        do throws(StoreError) { try entry.check() } catch {
+            switch error {
+            case .invalidEventName(let why): throw .invalidEventName(why)
+            case .recordTooLarge(let bytes, let limit): throw .recordTooLarge(bytes: bytes, limit: limit)
+            default: throw .invalidOptions("\(error)")
+            }
+        }
     }
 
     private enum WriteOutcome {
@@ -379,17 +356,8 @@ public final class EventLog: Sendable {
     /// Starts a feed of every record made visible from now on, in seq order. Records
     /// with seq up to the subscription's `startSeq` are in the log already: read them
     /// with ``read(from:)`` or ``latest(upTo:)`` for a gapless hand-over.
-    public func subscribe() -> LogSubscription {
-        let (stream, continuation) = AsyncStream<Record>.makeStream(bufferingPolicy: .unbounded)
-        let (id, start) = state.withLock { state -> (UInt64, UInt64) in
-            state.nextSubscriberID += 1
-            if state.isClosed { continuation.finish() } else { state.subscribers[state.nextSubscriberID] = continuation }
-            return (state.nextSubscriberID, state.visibleSeq)
-        }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
-        }
-        return LogSubscription(startSeq: start, records: stream)
+    public func subscribe() -> StoreSubscription {
+        state.withLock { state in state.feed.subscribe(startSeq: state.visibleSeq) }
     }
 
     // MARK: State
@@ -398,7 +366,7 @@ public final class EventLog: Sendable {
     public var lastSeq: UInt64 { state.withLock { $0.visibleSeq } }
 
     /// Counters since open.
-    public var statistics: LogStatistics {
+    public var statistics: StoreStatistics {
         state.withLock { state in
             var stats = state.statistics
             stats.segments = state.segments.count
@@ -440,26 +408,11 @@ public final class EventLog: Sendable {
         }
         for waiter in ready.waiters { waiter.resume(returning: ready.result) }
         if let checkpoint { checkpointQueue.sync { self.save(checkpoint) } } else { checkpointQueue.sync {} }
-        let subscribers = state.withLock { state in
-            let subscribers = Array(state.subscribers.values)
-            state.subscribers.removeAll()
+        let feed = state.withLock { state in
             state.lock = nil
-            return subscribers
+            return state.feed
         }
-        for subscriber in subscribers { subscriber.finish() }
-    }
-}
-
-/// A live feed from ``EventLog/subscribe()``.
-public struct LogSubscription: Sendable {
-    /// Every record with seq above this arrives on `records`; those at or below it do not.
-    public let startSeq: UInt64
-    /// The records, in seq order, with no gap. Unbounded: consume promptly.
-    public let records: AsyncStream<Record>
-
-    package init(startSeq: UInt64, records: AsyncStream<Record>) {
-        self.startSeq = startSeq
-        self.records = records
+        feed.finish()
     }
 }
 

@@ -1,10 +1,5 @@
+import BrokerStore
 import Logging
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// When an append is acknowledged and made visible (SPEC.md 3.3).
 public enum Durability: Sendable, Equatable, CustomStringConvertible {
@@ -65,12 +60,8 @@ public struct LogOptions: Sendable {
         self.faults = nil
     }
 
-    /// The real-time clock in milliseconds.
-    public static let systemClock: @Sendable () -> Int64 = {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
-    }
+    /// The real-time clock in milliseconds (``WallClock``).
+    public static let systemClock: @Sendable () -> Int64 = WallClock.milliseconds
 
     func validate() throws(LogError) {
         guard Self.segmentBytesRange.contains(segmentBytes) else {
@@ -93,20 +84,6 @@ public struct OpenReport: Sendable, Equatable {
     public var ignoredCheckpoint: String?
     /// Bytes of frames read and checked by the open.
     public var scannedBytes = 0
-
-    public init() {}
-}
-
-/// Counters of what the log has done since it was opened.
-public struct LogStatistics: Sendable, Equatable {
-    public var appends: UInt64 = 0
-    public var bytesAppended: UInt64 = 0
-    public var fsyncs: UInt64 = 0
-    public var segments: Int = 0
-    public var eventNames: Int = 0
-    /// Bytes held by the latest index (slots and name arena).
-    public var indexBytes: Int = 0
-    public var lastSeq: UInt64 = 0
 
     public init() {}
 }

@@ -1,3 +1,5 @@
+import BrokerStore
+
 /// Everything the open log changes, guarded by one lock in ``EventLog``.
 struct LogState {
     var segments: [Segment]
@@ -26,9 +28,9 @@ struct LogState {
     var failure: LogError?
     var isClosed = false
 
-    var subscribers: [UInt64: AsyncStream<Record>.Continuation] = [:]
-    var nextSubscriberID: UInt64 = 0
-    var statistics = LogStatistics()
+    /// Fed under this state's lock, so that subscribers get records in seq order.
+    let feed = LiveFeed()
+    var statistics = StoreStatistics()
 
     var active: Segment { segments[segments.count - 1] }
 
@@ -54,9 +56,7 @@ struct LogState {
 
     /// Publishes records to subscribers and makes them readable.
     mutating func makeVisible(_ records: ArraySlice<Record>) {
-        for record in records {
-            for subscriber in subscribers.values { subscriber.yield(record) }
-        }
+        feed.publish(records)
         if let last = records.last { visibleSeq = last.seq }
     }
 

@@ -1,3 +1,4 @@
+import BrokerStore
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -30,9 +31,6 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The idempotency table holds `capacity` keys, none older than the window; keyed
     /// appends are refused until the oldest expires, in `retryAfterMs`.
     case idempotencyKeysFull(capacity: Int, retryAfterMs: Int64)
-    /// The replicated log behind a front (JetStream) cannot be reached or did not
-    /// answer: nothing is known to be stored unless the reason says so.
-    case unavailable(String)
 
     /// The error that stops whatever found `damage`: a gap between segments is a
     /// discontinuity, anything else corruption.
@@ -70,29 +68,6 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
             "idempotency key \(key) was used for another request (stored at seq \(firstSeq))"
         case .idempotencyKeysFull(let capacity, let retry):
             "the idempotency table is full (\(capacity) keys within the window); retry in \(retry) ms"
-        case .unavailable(let why):
-            "the replicated log is unavailable: \(why)"
         }
-    }
-}
-
-/// One entry of a batch whose expected seq did not hold (SPEC.md 3.1).
-public struct SeqConflict: Sendable, Equatable, CustomStringConvertible {
-    /// The entry's position in its batch, from 0.
-    public let index: Int
-    public let event: String
-    public let expectedSeq: UInt64
-    /// The seq of the name's latest record, 0 when it has none.
-    public let currentSeq: UInt64
-
-    public init(index: Int, event: String, expectedSeq: UInt64, currentSeq: UInt64) {
-        self.index = index
-        self.event = event
-        self.expectedSeq = expectedSeq
-        self.currentSeq = currentSeq
-    }
-
-    public var description: String {
-        "entry \(index): the latest record of \(event) is seq \(currentSeq), not the expected \(expectedSeq)"
     }
 }

@@ -1,3 +1,4 @@
+import BrokerStore
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)

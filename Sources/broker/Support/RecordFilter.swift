@@ -1,5 +1,6 @@
 import ArgumentParser
 import BrokerLog
+import BrokerStore
 
 /// The record filters `dump` and `replay` share.
 struct RecordFilter: ParsableArguments {

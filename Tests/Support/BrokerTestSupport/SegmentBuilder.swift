@@ -1,4 +1,5 @@
 import BrokerLog
+import BrokerStore
 
 /// Segment files byte by byte, valid or deliberately not, for the tests of what
 /// readers make of them: frames encoded by the log's own encoder, then changed.

@@ -10,7 +10,7 @@ public enum EventName {
     }
 
     /// Why these bytes are not a valid event name, or nil when they are.
-    static func problem(withUTF8 bytes: UnsafeRawBufferPointer) -> String? {
+    package static func problem(withUTF8 bytes: UnsafeRawBufferPointer) -> String? {
         if bytes.isEmpty { return "event name is empty" }
         if bytes.count > maxBytes { return "event name is \(bytes.count) bytes, more than \(maxBytes)" }
         // Multi-byte UTF-8 sequences never contain bytes below 0x80, so a byte test finds

@@ -17,7 +17,7 @@ public struct IdempotencyKey: Sendable, Hashable, CustomStringConvertible {
         self.init(validated: bytes, requestDigest: requestDigest)
     }
 
-    init(validated bytes: [UInt8], requestDigest: UInt64) {
+    package init(validated bytes: [UInt8], requestDigest: UInt64) {
         self.bytes = bytes
         self.requestDigest = requestDigest
     }
@@ -25,7 +25,7 @@ public struct IdempotencyKey: Sendable, Hashable, CustomStringConvertible {
     public var description: String { String(decoding: bytes, as: UTF8.self) }
 
     /// Why `bytes` cannot be a key; nil when they can.
-    static func problem(with bytes: UnsafeRawBufferPointer) -> String? {
+    package static func problem(with bytes: UnsafeRawBufferPointer) -> String? {
         guard !bytes.isEmpty, bytes.count <= maxBytes else { return "a key is 1 to \(maxBytes) bytes, not \(bytes.count)" }
         guard bytes.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) else { return "a key is printable ASCII (0x20 to 0x7E)" }
         return nil

@@ -1,4 +1,4 @@
-/// One stored insert.
+/// One stored insert: what every store keeps and every reader gets back (SPEC.md 1).
 public struct Record: Sendable, Hashable {
     /// Strictly increasing from 1, never reused.
     public let seq: UInt64
@@ -15,12 +15,4 @@ public struct Record: Sendable, Hashable {
         self.event = event
         self.data = data
     }
-}
-
-/// How a record's data is stored in its frame.
-public enum Codec: UInt8, Sendable, CustomStringConvertible {
-    case raw = 0
-    case lz4 = 1
-
-    public var description: String { self == .raw ? "raw" : "lz4" }
 }
