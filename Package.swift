@@ -118,6 +118,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BrokerLogTests", dependencies: ["BrokerStore", "BrokerLog", "BrokerTestSupport", "CCRC32C"]),
+        // One contract over every store: memory, segments, JetStream (a real nats-server).
+        .testTarget(
+            name: "BrokerStoreTests",
+            dependencies: [
+                "BrokerStore", "BrokerStoreTesting", "BrokerLog", "BrokerJetStream", "BrokerNATS", "BrokerTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "BrokerJSONTests", dependencies: ["BrokerStore", "BrokerJSON"]),
         .testTarget(name: "BrokerNATSTests", dependencies: ["BrokerStore", "BrokerNATS", "BrokerJetStream", "BrokerLog", "BrokerTestSupport"]),
         // Finding and running the `broker` executable, for the suites that drive it.

@@ -458,11 +458,14 @@ public final class JetStreamStore: EventStore {
         var health = StreamHealth()
         do {
             if let info = try await jetStream.streamInfo(options.stream) {
-                health.leader = info.cluster?.leader
+                // A standalone server (no cluster) is the stream's only replica and its leader.
+                let standalone = info.cluster == nil
+                let leader = info.cluster?.leader ?? (standalone ? client.connectedServer?.description : nil)
+                health.leader = leader
                 let peers = info.cluster?.replicas ?? []
-                health.replicas = peers.count + (info.cluster?.leader == nil ? 0 : 1)
-                health.currentReplicas = peers.filter { $0.current && $0.offline != true }.count + (info.cluster?.leader == nil ? 0 : 1)
-                if info.cluster?.leader == nil { health.error = "the stream has no leader" }
+                health.replicas = peers.count + (leader == nil ? 0 : 1)
+                health.currentReplicas = peers.filter { $0.current && $0.offline != true }.count + (leader == nil ? 0 : 1)
+                if leader == nil { health.error = "the stream has no leader" }
             } else {
                 health.error = "the stream \(options.stream) does not exist"
             }

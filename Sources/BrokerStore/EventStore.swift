@@ -96,7 +96,9 @@ public struct ReplicationHealth: Sendable, Equatable {
 /// Counters of what a store has done since it was opened (`/metrics`, SPEC.md 4.6);
 /// 0 for what a store does not have (a front has no segments and no fsyncs).
 public struct StoreStatistics: Sendable, Equatable {
+    /// Records appended (a replayed idempotent request appends none).
     public var appends: UInt64 = 0
+    /// Bytes written for them: the segment store's frames, a front's data bytes.
     public var bytesAppended: UInt64 = 0
     public var fsyncs: UInt64 = 0
     public var segments: Int = 0
