@@ -37,6 +37,7 @@ let package = Package(
             name: "LogBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "BrokerStore", package: "Broker"),
                 .product(name: "BrokerLog", package: "Broker"),
             ],
             path: "Benchmarks/LogBenchmarks",

@@ -3,6 +3,7 @@
 // (`make bench-full`).
 import Benchmark
 import BrokerLog
+import BrokerStore
 import Foundation
 import Synchronization
 
