@@ -70,6 +70,10 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
+        // The web assets (Sources/BrokerHTTP/Assets: broker.js, broker.d.ts, the console,
+        // openapi.json) are files in their own languages, compiled in by EmbedWebAssets.
+        .executableTarget(name: "EmbedWebAssetsTool", path: "Plugins/EmbedWebAssetsTool"),
+        .plugin(name: "EmbedWebAssets", capability: .buildTool(), dependencies: ["EmbedWebAssetsTool"]),
         .target(
             name: "BrokerHTTP",
             dependencies: [
@@ -86,7 +90,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ]
+            ],
+            exclude: ["Assets"],
+            plugins: ["EmbedWebAssets"]
         ),
         // A NATS client on SwiftNIO: the core protocol with headers, request/reply,
         // reconnection, and the JetStream calls and ordered consumer Broker uses.
@@ -144,6 +150,7 @@ let package = Package(
                 "BrokerHTTP", "BrokerStore", "BrokerStoreTesting", "BrokerLog", "BrokerJSON", "BrokerAuth", "BrokerTestSupport", "broker",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -77,16 +77,11 @@ public enum BrokerServer {
         router.get("/healthz") { _, _ in reads.health() }
         router.get("/metrics") { request, _ in try reads.prometheus(grant: try await access.grant(for: request)) }
         if configuration.console {
-            serve(ConsolePage.html, at: "/", fields: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"], on: router)
+            serve(CompiledAsset(WebAssets.console_html, contentType: "text/html; charset=utf-8"), at: "/", on: router)
         }
-        serve(OpenAPIDocument.json, at: "/openapi.json", fields: [.contentType: "application/json; charset=utf-8"], on: router)
-        serve(
-            BrokerScript.javascript, at: "/broker.js", fields: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"], on: router
-        )
-        serve(
-            BrokerScript.declarations, at: "/broker.d.ts",
-            fields: [.contentType: "application/typescript; charset=utf-8", .cacheControl: "no-cache"],
-            on: router)
+        serve(CompiledAsset(WebAssets.openapi_json, contentType: "application/json; charset=utf-8"), at: "/openapi.json", on: router)
+        serve(CompiledAsset(WebAssets.broker_js, contentType: "text/javascript; charset=utf-8"), at: "/broker.js", on: router)
+        serve(CompiledAsset(WebAssets.broker_d_ts, contentType: "application/typescript; charset=utf-8"), at: "/broker.d.ts", on: router)
         if let directory = configuration.staticDirectory {
             // FileMiddleware answers with a file when what it wraps answers 404: the
             // route gives it that 404, and a missing file stays one.
@@ -98,11 +93,8 @@ public enum BrokerServer {
         return router
     }
 
-    /// A text compiled into the binary (the console, the OpenAPI document, broker.js),
-    /// served as it is at `path`.
-    private static func serve(_ text: String, at path: RouterPath, fields: HTTPFields, on router: Router<BrokerRequestContext>) {
-        let body = ByteBuffer(string: text)
-        router.get(path) { _, _ in Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: body)) }
+    private static func serve(_ asset: CompiledAsset, at path: RouterPath, on router: Router<BrokerRequestContext>) {
+        router.get(path) { request, _ in asset.response(to: request) }
     }
 
     /// Plain HTTP/1.1, or with TLS, HTTP/2 negotiated by ALPN with HTTP/1.1 as fallback.

@@ -201,7 +201,7 @@ public struct JSONCompactor {
 
     private static func hex4(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
         var value: UInt32 = 0
-        for byte in bytes[at..<(at + 4)] { value = value << 4 | UInt32(hexDigitValue(byte)!) }
+        for byte in bytes[at..<(at + 4)] { value = value << 4 | UInt32(Hex.value(ofDigit: byte)!) }
         return value
     }
 
@@ -293,7 +293,7 @@ public struct JSONCompactor {
                 case UInt8(ascii: "u"):
                     position += 1
                     for _ in 0..<4 {
-                        guard let digit = peek(), hexDigitValue(digit) != nil else { throw error("bad \\u escape") }
+                        guard let digit = peek(), Hex.value(ofDigit: digit) != nil else { throw error("bad \\u escape") }
                         position += 1
                     }
                 default:
@@ -371,14 +371,4 @@ public struct JSONCompactor {
     }
 
     private func error(_ reason: String) -> JSONError { JSONError(reason: reason, offset: position) }
-}
-
-/// The value of an ASCII hex digit, or nil.
-package func hexDigitValue(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-    default: nil
-    }
 }

@@ -13,8 +13,7 @@ public enum JSONWriter {
             case UInt8(ascii: "\r"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
             case UInt8(ascii: "\t"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
             case 0..<0x20, 0x7F:
-                let hex = String(byte, radix: 16)
-                output.append(contentsOf: Array("\\u00".utf8) + Array((hex.count == 1 ? "0" + hex : hex).utf8))
+                output.append(contentsOf: Array("\\u00".utf8) + Array(Hex.string(byte, width: 2, uppercase: false).utf8))
             default: output.append(byte)
             }
         }

@@ -1,4 +1,5 @@
 import BrokerNATS
+import BrokerStore
 
 /// The subject an event name is stored under (SPEC.md 7.2): the stream's subject
 /// prefix, then one token per byte of the name's UTF-8, then an end token `%`.
@@ -67,10 +68,7 @@ public struct SubjectName: Sendable {
         if isPlain(byte) {
             subject.unicodeScalars.append(Unicode.Scalar(byte))
         } else {
-            let digits = Array("0123456789ABCDEF".utf8)
-            subject.unicodeScalars.append("%")
-            subject.unicodeScalars.append(Unicode.Scalar(digits[Int(byte >> 4)]))
-            subject.unicodeScalars.append(Unicode.Scalar(digits[Int(byte & 0xF)]))
+            subject += "%" + Hex.string(byte, width: 2)
         }
     }
 
@@ -79,11 +77,8 @@ public struct SubjectName: Sendable {
             && byte != UInt8(ascii: "%")
     }
 
+    /// Only the uppercase digits `appendToken` writes: a name has one subject.
     private static func hex(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        UInt8(ascii: "a")...UInt8(ascii: "f") ~= byte ? nil : Hex.value(ofDigit: byte)
     }
 }

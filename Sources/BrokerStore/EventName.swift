@@ -16,7 +16,7 @@ public enum EventName {
         // Multi-byte UTF-8 sequences never contain bytes below 0x80, so a byte test finds
         // every control character.
         for byte in bytes where byte < 0x20 || byte == 0x7F {
-            return "event name contains control character 0x\(String(byte, radix: 16, uppercase: true))"
+            return "event name contains control character 0x\(Hex.string(byte))"
         }
         if !UTF8Validation.isValid(bytes) { return "event name is not valid UTF-8" }
         return nil

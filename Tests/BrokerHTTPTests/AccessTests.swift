@@ -21,7 +21,7 @@ import Testing
         return try await ServerHarness.with(configuration) { try await body($0, auth) }
     }
 
-    func insert(_ server: ServerHarness, _ event: String, _ data: String, token: String?) async throws -> ServerHarness.Reply {
+    func insert(_ server: ServerHarness, _ event: String, _ data: String, token: String?) async throws -> Reply {
         let body = #"{"event":\#(jsonString(event)),"data":\#(data)}"#
         return try await server.request(
             .POST, "/insert", body: Array(body.utf8), headers: [("Content-Type", "application/json")] + (token.map(bearer) ?? []))

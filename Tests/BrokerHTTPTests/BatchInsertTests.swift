@@ -76,7 +76,7 @@ import Testing
 
 /// `Idempotency-Key` and `expectedSeq` over HTTP (SPEC.md 4.2).
 @Suite(.timeLimit(.minutes(2))) struct IdempotentInsertTests {
-    static func post(_ server: ServerHarness, _ body: String, key: String? = nil, lines: Bool = false) async throws -> ServerHarness.Reply {
+    static func post(_ server: ServerHarness, _ body: String, key: String? = nil, lines: Bool = false) async throws -> Reply {
         var headers = [("Content-Type", lines ? "application/x-ndjson" : "application/json")]
         if let key { headers.append(("Idempotency-Key", key)) }
         return try await server.request(.POST, "/insert", body: Array(body.utf8), headers: headers)
@@ -112,7 +112,7 @@ import Testing
 
     @Test func concurrentRequestsWithOneKeyAppendOnce() async throws {
         try await ServerHarness.with(log: ServerHarness.logOptions { $0.durability = .always }) { server in
-            let replies = try await withThrowingTaskGroup(of: ServerHarness.Reply.self) { group in
+            let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
                 for _ in 0..<16 { group.addTask { try await Self.post(server, #"[{"event":"a","data":1},{"event":"a","data":2}]"#, key: "once") } }
                 return try await group.reduce(into: []) { $0.append($1) }
             }

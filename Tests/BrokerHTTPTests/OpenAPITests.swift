@@ -19,7 +19,7 @@ import Testing
     }
 
     static func documentedOperations() throws -> Set<String> {
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(WebAssets.openapi_json.utf8)) as? [String: Any])
         #expect(document["openapi"] as? String == "3.1.0")
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         let methods: Set<String> = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
@@ -45,7 +45,7 @@ import Testing
         try await ServerHarness.with { server in
             let response = try await server.request(.GET, "/openapi.json")
             #expect(response.status == 200)
-            #expect(response.body == OpenAPIDocument.json)
+            #expect(response.body == WebAssets.openapi_json)
         }
     }
 }

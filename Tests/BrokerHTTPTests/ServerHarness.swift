@@ -12,7 +12,7 @@ import Testing
 
 /// A Broker server on an ephemeral loopback port over a fresh data directory, and an
 /// HTTP client that allows many connections (for SSE fan-out tests).
-struct ServerHarness {
+struct ServerHarness: HTTPRequesting {
     let port: Int
     let log: EventLog
     let dataDirectory: String
@@ -80,14 +80,6 @@ struct ServerHarness {
 
     // MARK: Requests
 
-    struct Reply {
-        let status: Int
-        let headers: HTTPHeaders
-        let body: String
-        var json: Any? { try? JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed]) }
-        var object: [String: Any] { json as? [String: Any] ?? [:] }
-    }
-
     func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws -> Reply {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
@@ -96,18 +88,6 @@ struct ServerHarness {
         let response = try await client.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 64 << 20)
         return Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
-    }
-
-    func insert(_ event: String, _ data: String) async throws -> Reply {
-        let body = #"{"event":\#(jsonString(event)),"data":\#(data)}"#
-        return try await request(.POST, "/insert", body: Array(body.utf8), headers: [("Content-Type", "application/json")])
-    }
-
-    @discardableResult
-    func mustInsert(_ event: String, _ data: String) async throws -> UInt64 {
-        let reply = try await insert(event, data)
-        try #require(reply.status == 200, "insert failed: \(reply.status) \(reply.body)")
-        return (reply.object["seq"] as? NSNumber)?.uint64Value ?? 0
     }
 
     /// Opens `GET /events` and returns a reader of its messages.

@@ -160,7 +160,7 @@ struct Checkpoint {
             lastFrameOffset: lastFrameOffset, lastFrameCRC: lastFrameCRC, offsets: offsets)
     }
 
-    private static func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16, uppercase: true) }
+    private static func hex(_ value: UInt32) -> String { "0x" + Hex.string(value) }
 }
 
 /// Why a checkpoint file cannot be used.

@@ -1,3 +1,5 @@
+import BrokerStore
+
 /// What is wrong with a segment header or a record frame. Readers report it with the
 /// segment and byte offset where it was found (``LogError/corrupt(segment:offset:problem:)``).
 public enum FrameProblem: Error, Equatable, Sendable, CustomStringConvertible {
@@ -83,7 +85,4 @@ public enum FrameProblem: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-private func hex(_ value: UInt32) -> String {
-    let digits = String(value, radix: 16, uppercase: true)
-    return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
-}
+private func hex(_ value: UInt32) -> String { "0x" + Hex.string(value, width: 8) }
