@@ -82,7 +82,7 @@ screenshot: build deps-browser
 bench: deps
 	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark --format markdown
 
-## bench-full: the suite at the sizes of README's Performance table, then the dd and lz4 references
+## bench-full: the suite at the sizes of docs/performance.md, then the dd and lz4 references
 bench-full: deps
 	cd Benchmarks && BROKER_BENCH_FULL=1 $(SWIFT) package --disable-sandbox benchmark --format markdown
 	@command -v lz4 >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq lz4)

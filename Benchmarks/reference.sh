@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The reference figures for goal 2 (README Performance), on this machine: the disk's
+# The reference figures for goal 2 (docs/performance.md), on this machine: the disk's
 # sequential write speed with dd (through the page cache, and with fdatasync) and
 # `lz4 -1` on 1 GiB of the same 64 KiB JSON record the append benchmark writes.
 set -euo pipefail

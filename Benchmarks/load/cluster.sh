@@ -81,7 +81,7 @@ if phase insert; then
     stop_broker "$STARTED"
 fi
 # Each fan-out round starts from nothing: two fronts on a new stream, and a single
-# node (the embedded segment log, fsync never, as README's other fan-out rows) on
+# node (the embedded segment log, fsync never, as the other fan-out rows of docs/performance.md) on
 # a new directory, so no subscriber's snapshot holds an earlier round's records.
 if phase fanout; then
     for round in 1 2; do

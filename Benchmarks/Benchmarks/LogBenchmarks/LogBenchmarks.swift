@@ -1,4 +1,4 @@
-// The engine's speed goals (README "Performance"). Sizes are small by default
+// The engine's speed goals (docs/performance.md). Sizes are small by default
 // (`make bench`, a few minutes) and the sizes with BROKER_BENCH_FULL=1
 // (`make bench-full`).
 import Benchmark
