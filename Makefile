@@ -1,5 +1,6 @@
-# Broker: `make run` starts the server, `make test` runs the tests. Both install the
-# system library they need (liblz4-dev) first when it is missing.
+# Broker: `make run` starts the server, `make test` runs the developer's tests (lint,
+# build, the in-process suites). Both install what they need first when it is missing.
+# `make help` lists every target; docs/development.md describes the tiers.
 
 SWIFT ?= swift
 DATA_DIR ?= ./data
@@ -8,10 +9,18 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := FuzzSegments FuzzInsertBody FuzzCheckpoint
 
-.PHONY: bench bench-full load load-cluster deps deps-browser deps-openapi test-openapi test-cluster test-promises build release run test test-swift test-console lint format screenshot test-tsan stress fuzz clean
+.PHONY: help ci bench bench-full load load-cluster deps deps-lint deps-browser deps-openapi test-openapi test-cluster test-promises build release run test test-system test-system-swift test-console lint format screenshot test-tsan stress fuzz clean
 
 # What swift format checks (.swift-format); the toolchain has it.
-FORMAT_PATHS := Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Fuzz/Sources
+FORMAT_PATHS := Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Fuzz/Sources Plugins
+
+# The system tier's Swift target: the suites that run `broker` and the crash writer as
+# processes. Everything else is the in-process tier.
+SYSTEM_TESTS := BrokerSystemTests
+
+## help: this list
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
 ## deps: install liblz4-dev and pkg-config (the build), openssl and curl (the TLS and token tests), nats-server (the cluster tests) with apt-get when missing
 deps:
@@ -40,25 +49,49 @@ deps-browser:
 	fi
 	@python3 -c "import selenium, pytest, h2" 2>/dev/null || python3 -m pip install -q selenium pytest h2
 
-## test: the format lint, one debug build, then every test (Swift suites, the promises through the binary, the console in Chromium, Schemathesis against /openapi.json, the JetStream cluster)
-test: lint test-swift test-promises test-console test-openapi test-cluster
+## test: the developer's loop: lint, one debug build, the in-process Swift suites (no process of broker's is started)
+test: lint build
+	$(SWIFT) test --skip-build --skip $(SYSTEM_TESTS)
 
-## lint: swift format lint --strict over the sources, tests, benchmarks and fuzz targets
-lint:
+## test-system: the system tier: the Swift suites that run the binary (tools, processes, the crash loop), the promises through the binary, the console in Chromium, Schemathesis against /openapi.json, the JetStream cluster
+test-system: test-system-swift test-promises test-console test-openapi test-cluster
+
+test-system-swift: build
+	$(SWIFT) test --skip-build --filter $(SYSTEM_TESTS)
+
+## ci: every tier, each step timed (what .ci/run calls): make test, make test-system, make test-tsan
+ci:
+	@set -e; times=$$(mktemp); \
+	for step in test test-system-swift test-promises test-console test-openapi test-cluster test-tsan; do \
+		start=$$(date +%s); \
+		$(MAKE) --no-print-directory $$step; \
+		echo "make $$step: $$(( $$(date +%s) - start )) s" | tee -a $$times; \
+	done; \
+	echo "== wall time of each step"; cat $$times; rm -f $$times
+
+## deps-lint: node, tsc (node-typescript) and tidy from Debian, openapi-spec-validator from PyPI, for the web assets' lint
+deps-lint:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v tsc >/dev/null 2>&1 || ! command -v tidy >/dev/null 2>&1; then \
+		echo "Installing node-typescript and tidy with apt-get"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq node-typescript tidy; \
+	fi
+	@command -v openapi-spec-validator >/dev/null 2>&1 || python3 -m pip install -q openapi-spec-validator
+
+## lint: swift format lint --strict over the Swift sources, then each web asset in its own language (Tests/Lint/lint-assets.sh)
+lint: deps-lint
 	$(SWIFT) format lint --recursive --strict $(FORMAT_PATHS)
+	Tests/Lint/lint-assets.sh
 
 ## format: rewrite the same files in the house style
 format:
 	$(SWIFT) format --in-place --recursive $(FORMAT_PATHS)
-
-test-swift: build
-	$(SWIFT) test --skip-build
 
 ## test-promises: the binary's promises (Tests/Promises): recovery from torn images (every read, the appends after, verify, a reopen), the SSE hand-over with a busy process per core
 test-promises: build
 	@python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
 	cd Tests/Promises && python3 -m pytest -q test_recovery.py test_handover.py
 
+## test-console: the console, broker.js and HTTP/2 streams in headless Chromium (Tests/Console)
 test-console: build deps-browser
 	cd Tests/Console && python3 -m pytest -q test_console.py test_secure.py test_client.py test_live_form.py
 
@@ -94,19 +127,19 @@ load: release
 		($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light libnginx-mod-nchan)
 	Benchmarks/load/run.sh
 
-## test-tsan: every test under ThreadSanitizer (a separate build in .build-tsan), one test at a
-## time: TSan slows everything about ten times, and on two cores the tests in parallel starved each
-## other's tasks past their time limits (a hub burst of 0.2 s took 37 to 56 s); one at a time the
-## whole suite takes about 4 minutes, and each test still runs its own threads concurrently
+## test-tsan: the in-process tier under ThreadSanitizer (a separate build in .build-tsan), one test at a time
+# TSan slows everything about ten times, and on two cores the tests in parallel starved each
+# other's tasks past their time limits (a hub burst of 0.2 s took 37 to 56 s); one at a time
+# each test still runs its own threads concurrently.
 test-tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	TSAN_OPTIONS="suppressions=$(CURDIR)/Tests/tsan-suppressions.txt" $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --no-parallel
+	TSAN_OPTIONS="suppressions=$(CURDIR)/Tests/tsan-suppressions.txt" $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --no-parallel --skip $(SYSTEM_TESTS)
 
 ## load-cluster: on one 3-node nats-server cluster: inserts through one front against raw JetStream publishing, fan-out through two fronts against one single node (Benchmarks/load/cluster.sh)
 load-cluster: release deps
 	Benchmarks/load/cluster.sh
 
-## stress: the crash loop with 1,000 SIGKILLs (make test runs 50)
+## stress: the crash loop with 1,000 SIGKILLs (make test-system runs 50)
 stress: build
 	BROKER_CRASH_KILLS=1000 $(SWIFT) test --skip-build --filter CrashLoopTests
 

@@ -141,13 +141,21 @@ let package = Package(
         .testTarget(name: "BrokerFuzzCorpusTests", dependencies: ["BrokerFuzzChecks", "BrokerTestSupport"]),
         // A child process the crash tests SIGKILL while it appends.
         .executableTarget(name: "broker-crash-writer", dependencies: ["BrokerStore", "BrokerLog"], path: "Tests/CrashWriter"),
-        .testTarget(name: "BrokerCrashTests", dependencies: ["BrokerStore", "BrokerLog", "BrokerTestSupport", "broker-crash-writer"]),
-        // Runs the built `broker` executable; depends on it so that it is built first.
-        .testTarget(name: "BrokerToolTests", dependencies: ["BrokerStore", "BrokerLog", "BrokerTestSupport", "broker"]),
+        // The system tier (make test-system): the `broker` executable and the crash
+        // writer run as processes, as users and crashes meet them. It depends on both so
+        // that they are built first.
+        .testTarget(
+            name: "BrokerSystemTests",
+            dependencies: [
+                "BrokerStore", "BrokerLog", "BrokerTestSupport", "broker", "broker-crash-writer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "BrokerHTTPTests",
             dependencies: [
-                "BrokerHTTP", "BrokerStore", "BrokerStoreTesting", "BrokerLog", "BrokerJSON", "BrokerAuth", "BrokerTestSupport", "broker",
+                "BrokerHTTP", "BrokerStore", "BrokerStoreTesting", "BrokerLog", "BrokerJSON", "BrokerAuth", "BrokerTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,4 +1,5 @@
 import BrokerAuth
+import BrokerTestSupport
 import Foundation
 import Testing
 
@@ -7,28 +8,43 @@ import Testing
 /// Access control (SPEC.md 4.11) through a live server: every path a record can
 /// enter or leave by checks the token's scope, and every refusal changes nothing.
 @Suite(.timeLimit(.minutes(2))) struct AccessTests {
+    /// A loopback server, for what streams.
     func withServer<T>(
         public patterns: [String] = [], origin: String = "*", _ body: (ServerHarness, AuthFixture) async throws -> T
     ) async throws -> T {
         let auth = try await AuthFixture.make()
         defer { auth.remove() }
+        let configuration = try await Self.configuration(auth, public: patterns, origin: origin)
+        return try await ServerHarness.with(configuration) { try await body($0, auth) }
+    }
+
+    /// The router over a memory store, for what answers and ends.
+    func withRouter<T: Sendable>(
+        public patterns: [String] = [], origin: String = "*", _ body: @escaping @Sendable (RouterHarness, AuthFixture) async throws -> T
+    ) async throws -> T {
+        let auth = try await AuthFixture.make()
+        defer { auth.remove() }
+        let configuration = try await Self.configuration(auth, public: patterns, origin: origin)
+        return try await RouterHarness.with(configuration) { try await body($0, auth) }
+    }
+
+    static func configuration(_ auth: AuthFixture, public patterns: [String], origin: String) async throws -> ServerConfiguration {
         let access = try await auth.accessControl(public: patterns)
-        let configuration = ServerHarness.configuration {
+        return ServerHarness.configuration {
             $0.accessControl = access
             $0.allowedOrigin = origin
             $0.heartbeat = .milliseconds(200)
         }
-        return try await ServerHarness.with(configuration) { try await body($0, auth) }
     }
 
-    func insert(_ server: ServerHarness, _ event: String, _ data: String, token: String?) async throws -> Reply {
+    func insert(_ server: some HTTPRequesting, _ event: String, _ data: String, token: String?) async throws -> Reply {
         let body = #"{"event":\#(jsonString(event)),"data":\#(data)}"#
         return try await server.request(
             .POST, "/insert", body: Array(body.utf8), headers: [("Content-Type", "application/json")] + (token.map(bearer) ?? []))
     }
 
     /// Inserts a/1, b/x, a/2 with an all-powerful token.
-    func seed(_ server: ServerHarness, _ auth: AuthFixture) async throws {
+    func seed(_ server: some HTTPRequesting, _ auth: AuthFixture) async throws {
         let writer = try await auth.token(publish: ["*"])
         for (event, data) in [("a/1", "1"), ("b/x", "2"), ("a/2", "3")] {
             #expect(try await insert(server, event, data, token: writer).status == 200)
@@ -36,7 +52,7 @@ import Testing
     }
 
     @Test func insertNeedsATokenAndTheName() async throws {
-        try await withServer { server, auth in
+        try await withRouter { server, auth in
             let noToken = try await insert(server, "a/1", "1", token: nil)
             #expect(noToken.status == 401)
             #expect(noToken.headers["WWW-Authenticate"].first == #"Bearer realm="broker""#)
@@ -49,15 +65,15 @@ import Testing
             #expect(outside.headers["WWW-Authenticate"].first?.contains(#"error="insufficient_scope""#) == true)
             let readOnly = try await auth.token(subscribe: ["*"])
             #expect(try await insert(server, "a/1", "1", token: readOnly).status == 403)
-            #expect(server.log.lastSeq == 0)
+            #expect(server.store.lastSeq == 0)
 
             #expect(try await insert(server, "a/1", "1", token: aOnly).status == 200)
-            #expect(server.log.lastSeq == 1)
+            #expect(server.store.lastSeq == 1)
         }
     }
 
     @Test func invalidTokensAre401AndChangeNothing() async throws {
-        try await withServer(public: ["a/*"]) { server, auth in
+        try await withRouter(public: ["a/*"]) { server, auth in
             let other = try await AuthFixture.make(secret: String(repeating: "o", count: 40))
             defer { other.remove() }
             let wrongKey = try await other.token(publish: ["*"], subscribe: ["*"])
@@ -71,7 +87,7 @@ import Testing
                 // An invalid token is refused even where no token is needed.
                 #expect(try await server.request(.GET, "/audit/a/1", headers: bearer(token)).status == 401)
             }
-            #expect(server.log.lastSeq == 0)
+            #expect(server.store.lastSeq == 0)
         }
     }
 
@@ -118,7 +134,7 @@ import Testing
     }
 
     @Test func stateAndPrefixesStayInScope() async throws {
-        try await withServer { server, auth in
+        try await withRouter { server, auth in
             try await seed(server, auth)
             let reader = try await auth.token(subscribe: ["a/*"])
             #expect(try await server.request(.GET, "/state").status == 401)
@@ -131,20 +147,28 @@ import Testing
             #expect((other.json as? [[String: Any]])?.map { $0["event"] as? String } == ["a/2"])
             #expect(try await server.request(.GET, "/state?event=b/x", headers: bearer(reader)).status == 403)
             #expect(try await server.request(.GET, "/state?seq=2", headers: bearer(reader)).body.contains("b/x") == false)
-            let stream = try await server.subscribe("?prefix=b/&prefix=a/", headers: bearer(reader))
-            #expect(await stream.next(2).map(\.event) == ["a/1", "a/2"])
             // A batch with one name outside the publish scope is refused whole.
             let publisher = try await auth.token(publish: ["a/*"])
             let batch = try await server.request(
                 .POST, "/insert", body: Array(#"[{"event":"a/9","data":1},{"event":"b/9","data":2}]"#.utf8),
                 headers: [("Content-Type", "application/json")] + bearer(publisher))
             #expect(batch.status == 403)
-            #expect(server.log.lastSeq == 3)
+            #expect(server.store.lastSeq == 3)
+        }
+    }
+
+    /// A stream's prefix reaching past the scope is narrowed to it, as the state's is.
+    @Test func streamPrefixesStayInScope() async throws {
+        try await withServer { server, auth in
+            try await seed(server, auth)
+            let reader = try await auth.token(subscribe: ["a/*"])
+            let stream = try await server.subscribe("?prefix=b/&prefix=a/", headers: bearer(reader))
+            #expect(await stream.next(2).map(\.event) == ["a/1", "a/2"])
         }
     }
 
     @Test func auditChecksTheNameBeforeReadingTheLog() async throws {
-        try await withServer { server, auth in
+        try await withRouter { server, auth in
             try await seed(server, auth)
             let reader = try await auth.token(subscribe: ["a/*"])
             #expect(try await server.request(.GET, "/audit/a/1", headers: bearer(reader)).status == 200)
@@ -172,7 +196,7 @@ import Testing
     }
 
     @Test func metricsNeedAdminHealthAndConsoleDoNot() async throws {
-        try await withServer { server, auth in
+        try await withRouter { server, auth in
             #expect(try await server.request(.GET, "/metrics").status == 401)
             let plain = try await auth.token(subscribe: ["*"])
             #expect(try await server.request(.GET, "/metrics", headers: bearer(plain)).status == 403)
@@ -194,7 +218,12 @@ import Testing
             #expect(await cookie.next(2).map(\.event) == ["a/1", "a/2"])
             let query = try await server.subscribe("?access_token=\(reader)")
             #expect(await query.next(2).map(\.event) == ["a/1", "a/2"])
-            // The header wins over the cookie.
+        }
+    }
+
+    @Test func theHeaderWinsOverTheCookie() async throws {
+        try await withRouter { server, auth in
+            let reader = try await auth.token(subscribe: ["a/*"])
             let writer = try await auth.token(publish: ["*"])
             let reply = try await server.request(
                 .POST, "/insert", body: Array(#"{"event":"b/y","data":1}"#.utf8),
@@ -251,14 +280,14 @@ import Testing
     }
 
     @Test func corsAllowsCredentialsOnlyForOneOrigin() async throws {
-        try await withServer(origin: "https://app.example") { server, auth in
+        try await withRouter(origin: "https://app.example") { server, auth in
             let reply = try await server.request(.GET, "/healthz", headers: [("Origin", "https://app.example")])
             #expect(reply.headers["Access-Control-Allow-Origin"].first == "https://app.example")
             #expect(reply.headers["Access-Control-Allow-Credentials"].first == "true")
             let other = try await server.request(.GET, "/healthz", headers: [("Origin", "https://evil.example")])
             #expect(other.headers["Access-Control-Allow-Credentials"].first != "true" || other.headers["Access-Control-Allow-Origin"].isEmpty)
         }
-        try await withServer(origin: "*") { server, auth in
+        try await withRouter(origin: "*") { server, auth in
             let reply = try await server.request(.GET, "/healthz", headers: [("Origin", "https://app.example")])
             #expect(reply.headers["Access-Control-Allow-Origin"].first == "*")
             #expect(reply.headers["Access-Control-Allow-Credentials"].isEmpty)

@@ -3,7 +3,7 @@ import Testing
 
 @Suite(.timeLimit(.minutes(2))) struct AuditTests {
     @Test func auditListsHistoryOldestFirstAndPages() async throws {
-        try await ServerHarness.with { server in
+        try await RouterHarness.with { server in
             for i in 1...30 { try await server.mustInsert(i % 2 == 0 ? "sensor/1" : "other name é", "{\"i\":\(i)}") }
             let all = try await server.request(.GET, "/audit/sensor/1")
             #expect(all.status == 200)
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func unknownEventIs404AndBadQueryIs400() async throws {
-        try await ServerHarness.with { server in
+        try await RouterHarness.with { server in
             try await server.mustInsert("known", "1")
             let missing = try await server.request(.GET, "/audit/unknown")
             #expect(missing.status == 404)

@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func ndjsonIsAnsweredWithASummary() async throws {
-        try await ServerHarness.with { server in
+        try await RouterHarness.with(log: ServerHarness.logOptions()) { server in
             let lines = (0..<1000).map { #"{"event":"sensor/\#($0 % 10)","data":{"v":\#($0)}}"# }.joined(separator: "\r\n") + "\n\n"
             let reply = try await server.request(.POST, "/insert", body: Array(lines.utf8), headers: Self.ndjson)
             #expect(reply.status == 200)
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func aBadOrOversizedBatchIsRefusedWholeAndChangesNothing() async throws {
-        try await ServerHarness.with(ServerHarness.configuration { $0.maxBatch = 3 }) { server in
+        try await RouterHarness.with(ServerHarness.configuration { $0.maxBatch = 3 }, log: ServerHarness.logOptions()) { server in
             try await server.mustInsert("keep", "1")
             let cases: [(String, String, [(String, String)], Int, String)] = [
                 ("an element is not an object", #"[{"event":"a","data":1},5]"#, Self.json, 400, "element 1"),
@@ -65,7 +65,7 @@ import Testing
     }
 
     @Test func aBatchOverMaxBodyIs413() async throws {
-        try await ServerHarness.with(ServerHarness.configuration { $0.maxBodyBytes = 2000 }) { server in
+        try await RouterHarness.with(ServerHarness.configuration { $0.maxBodyBytes = 2000 }, log: ServerHarness.logOptions()) { server in
             let body = "[" + (0..<100).map { _ in #"{"event":"a","data":1}"# }.joined(separator: ",") + "]"
             let reply = try await server.request(.POST, "/insert", body: Array(body.utf8), headers: Self.json)
             #expect(reply.status == 413)
@@ -76,14 +76,14 @@ import Testing
 
 /// `Idempotency-Key` and `expectedSeq` over HTTP (SPEC.md 4.2).
 @Suite(.timeLimit(.minutes(2))) struct IdempotentInsertTests {
-    static func post(_ server: ServerHarness, _ body: String, key: String? = nil, lines: Bool = false) async throws -> Reply {
+    static func post(_ server: some HTTPRequesting, _ body: String, key: String? = nil, lines: Bool = false) async throws -> Reply {
         var headers = [("Content-Type", lines ? "application/x-ndjson" : "application/json")]
         if let key { headers.append(("Idempotency-Key", key)) }
         return try await server.request(.POST, "/insert", body: Array(body.utf8), headers: headers)
     }
 
     @Test func aRepeatGetsTheFirstAnswerAndAnotherBodyIs422() async throws {
-        try await ServerHarness.with { server in
+        try await RouterHarness.with(log: ServerHarness.logOptions()) { server in
             for (body, lines) in [
                 (#"{"event":"a","data":1}"#, false), (#"[{"event":"a","data":1},{"event":"b","data":2}]"#, false),
                 (#"{"event":"a","data":1}"#, true),
@@ -111,7 +111,7 @@ import Testing
     }
 
     @Test func concurrentRequestsWithOneKeyAppendOnce() async throws {
-        try await ServerHarness.with(log: ServerHarness.logOptions { $0.durability = .always }) { server in
+        try await RouterHarness.with(log: ServerHarness.logOptions { $0.durability = .always }) { server in
             let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
                 for _ in 0..<16 { group.addTask { try await Self.post(server, #"[{"event":"a","data":1},{"event":"a","data":2}]"#, key: "once") } }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -124,7 +124,7 @@ import Testing
     }
 
     @Test func aConflictIs409WithTheCurrentSeqs() async throws {
-        try await ServerHarness.with { server in
+        try await RouterHarness.with(log: ServerHarness.logOptions()) { server in
             try await server.mustInsert("form", "1")
             let single = try await Self.post(server, #"{"event":"form","data":2,"expectedSeq":0}"#)
             #expect(single.status == 409)
@@ -145,7 +145,7 @@ import Testing
     /// 64 clients read the counter (`GET /state`) and write it back with the seq they
     /// read: each seq goes to exactly one writer, and no update is lost.
     @Test func sixtyFourReadModifyWriteClientsLoseNoUpdate() async throws {
-        try await ServerHarness.with(log: ServerHarness.logOptions { $0.durability = .always }) { server in
+        try await RouterHarness.with(log: ServerHarness.logOptions { $0.durability = .always }) { server in
             try await server.mustInsert("counter", "0")
             let wins = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<64 {
@@ -175,7 +175,7 @@ import Testing
 /// `GET /state` (SPEC.md 4.13) and `?prefix=` (4.3).
 @Suite(.timeLimit(.minutes(2))) struct StateTests {
     @Test func stateNowAtAnInstantAndAtASeq() async throws {
-        try await ServerHarness.with { server in
+        try await RouterHarness.with(log: ServerHarness.logOptions()) { server in
             try await server.mustInsert("a", "1")
             try await server.mustInsert("b", "2")
             let middle = try server.log.latest(of: "b")!.timestamp

@@ -7,7 +7,7 @@ import Testing
     ]
 
     @Test func wildcardOriginAllowsAny() async throws {
-        try await ServerHarness.with { server in
+        try await RouterHarness.with { server in
             for path in ["/insert", "/events", "/audit/x", "/healthz"] {
                 let reply = try await server.request(.OPTIONS, path, headers: Self.preflight)
                 #expect(reply.status == 204, "\(path)")
@@ -24,7 +24,7 @@ import Testing
 
     @Test func aSpecificOriginIsEchoedOnlyWhenItMatches() async throws {
         let configuration = ServerHarness.configuration { $0.allowedOrigin = "https://app.example" }
-        try await ServerHarness.with(configuration) { server in
+        try await RouterHarness.with(configuration) { server in
             let ok = try await server.request(.OPTIONS, "/insert", headers: Self.preflight)
             #expect(ok.status == 204)
             #expect(ok.headers["Access-Control-Allow-Origin"].first == "https://app.example")

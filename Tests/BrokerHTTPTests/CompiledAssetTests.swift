@@ -1,3 +1,4 @@
+import BrokerTestSupport
 import Foundation
 import Testing
 
@@ -13,8 +14,7 @@ import Testing
         ("/broker.d.ts", "broker.d.ts", "application/typescript; charset=utf-8"),
         ("/openapi.json", "openapi.json", "application/json; charset=utf-8"),
     ]
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Sources/BrokerHTTP/Assets").path
+    static let folder = BrokerExecutable.root.appendingPathComponent("Sources/BrokerHTTP/Assets").path
 
     /// What is served is the file in the repository, byte for byte: the build embeds
     /// the files as they are now, never a stale copy.

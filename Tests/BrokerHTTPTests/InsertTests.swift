@@ -5,7 +5,7 @@ import Testing
 
 @Suite(.timeLimit(.minutes(2))) struct InsertTests {
     @Test func insertAnswersWithTheStoredRecord() async throws {
-        try await ServerHarness.with { server in
+        try await RouterHarness.with { server in
             let reply = try await server.insert("temp", #"{ "c" : 21.50, "list": [1.50E+10, -0.0, "a\nb \u00e9"] }"#)
             #expect(reply.status == 200)
             #expect(reply.headers["Content-Type"].first?.hasPrefix("application/json") == true)
@@ -16,7 +16,7 @@ import Testing
             // Compact, numbers with their digits unchanged, strings as written.
             #expect(reply.body.hasSuffix(#","data":{"c":21.50,"list":[1.50E+10,-0.0,"a\nb \u00e9"]}}"#))
             #expect(try await server.mustInsert("temp", "2") == 2)
-            #expect(server.log.lastSeq == 2)
+            #expect(server.store.lastSeq == 2)
         }
     }
 
@@ -26,7 +26,7 @@ import Testing
             #""\"quoted\" \\ \/ \b\f\n\r\t \ud83d\ude00""#, "[]", "{}", #"{"a":[{"b":null}]}"#,
             String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
         ]
-        try await ServerHarness.with { server in
+        try await RouterHarness.with { server in
             for shape in shapes { try await server.mustInsert("shape", shape) }
             let audit = try await server.request(.GET, "/audit/shape")
             #expect(audit.status == 200)
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func badInputGetsAClearErrorAndChangesNothing() async throws {
-        try await ServerHarness.with(ServerHarness.configuration { $0.maxBodyBytes = 1500 }) { server in
+        try await RouterHarness.with(ServerHarness.configuration { $0.maxBodyBytes = 1500 }, log: ServerHarness.logOptions()) { server in
             try await server.mustInsert("keep", "1")
             let before = try Self.segmentBytes(server.dataDirectory)
             let json = [("Content-Type", "application/json")]
@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func unknownRoutesAndMethodsAnswerJSON() async throws {
-        try await ServerHarness.with { server in
+        try await RouterHarness.with { server in
             let missing = try await server.request(.GET, "/nowhere")
             #expect(missing.status == 404)
             #expect(missing.object["error"] != nil)
@@ -94,7 +94,7 @@ import Testing
     }
 
     @Test func healthAndMetrics() async throws {
-        try await ServerHarness.with { server in
+        try await RouterHarness.with(log: ServerHarness.logOptions()) { server in
             try await server.mustInsert("a", "1")
             try await server.mustInsert("b", "2")
             _ = try await server.request(.POST, "/insert", body: Array("{}".utf8), headers: [("Content-Type", "application/json")])
@@ -120,7 +120,7 @@ import Testing
     }
 
     @Test func concurrentInsertsGetUniqueSeqsAndShareFsyncs() async throws {
-        try await ServerHarness.with(log: ServerHarness.logOptions { $0.durability = .always }) { server in
+        try await RouterHarness.with(log: ServerHarness.logOptions { $0.durability = .always }) { server in
             let seqs = try await withThrowingTaskGroup(of: UInt64.self) { group in
                 for i in 0..<64 { group.addTask { try await server.mustInsert("c\(i % 4)", "\(i)") } }
                 var all: [UInt64] = []
@@ -133,7 +133,7 @@ import Testing
     }
 
     @Test func aFailedAppendAnswers503AndReadsKeepWorking() async throws {
-        try await ServerHarness.with { server in
+        try await RouterHarness.with(log: ServerHarness.logOptions()) { server in
             try await server.mustInsert("a", "1")
             await server.log.close()  // every later append fails, as after a failed fsync
             let reply = try await server.insert("a", "2")
@@ -169,7 +169,7 @@ import Testing
     /// After a failed fsync the log refuses appends until reopened: health says so.
     @Test func aFailedFsyncMakesHealthAnswer503WithTheReason() async throws {
         let faults = SwitchableFaults()
-        try await ServerHarness.with(log: Self.durable(with: faults)) { server in
+        try await RouterHarness.with(log: Self.durable(with: faults)) { server in
             try await server.mustInsert("sync", "1")
             faults.failSyncs()
             #expect(try await server.insert("sync", "2").status == 503)

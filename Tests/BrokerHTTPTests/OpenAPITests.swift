@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func theServerServesTheDocument() async throws {
-        try await ServerHarness.with { server in
+        try await RouterHarness.with { server in
             let response = try await server.request(.GET, "/openapi.json")
             #expect(response.status == 200)
             #expect(response.body == WebAssets.openapi_json)

@@ -1,3 +1,4 @@
+import BrokerLog
 import BrokerStore
 import BrokerStoreTesting
 import Foundation
@@ -15,18 +16,45 @@ import Testing
 /// loopback ``ServerHarness``.
 struct RouterHarness: HTTPRequesting {
     let client: any TestClientProtocol
-    let store: MemoryStore
+    let store: any EventStore
+    /// The segment log under `store`, for the tests that serve one (`with(log:)`).
+    let log: EventLog!
+    let dataDirectory: String!
 
     /// Runs `body` against the application built from `configuration` (the loopback
-    /// harness's, port unused) over a new memory store, or `store` when given.
+    /// harness's, port unused) over `store`, a new memory store unless given.
     static func with<T: Sendable>(
-        _ configuration: ServerConfiguration = ServerHarness.configuration(), store: MemoryStore = MemoryStore(),
+        _ configuration: ServerConfiguration = ServerHarness.configuration(), store: any EventStore = MemoryStore(),
         _ body: @escaping @Sendable (RouterHarness) async throws -> T
     ) async throws -> T {
         let app = try BrokerServer.makeApplication(store: store, configuration: configuration)
         return try await app.test(.router) { client in
-            try await body(RouterHarness(client: client, store: store))
+            try await body(RouterHarness(client: client, store: store, log: nil, dataDirectory: nil))
         }
+    }
+
+    /// The same over a segment log in a fresh directory (or `directory`), for what only
+    /// the segment store shows: its bytes on disk, fsyncs, faults of its storage.
+    static func with<T: Sendable>(
+        _ configuration: ServerConfiguration = ServerHarness.configuration(), log options: LogOptions, directory: String? = nil,
+        _ body: @escaping @Sendable (RouterHarness) async throws -> T
+    ) async throws -> T {
+        let dataDirectory = directory ?? NSTemporaryDirectory() + "broker-router-\(UUID().uuidString)"
+        defer { if directory == nil { try? FileManager.default.removeItem(atPath: dataDirectory) } }
+        let log = try EventLog.open(directory: dataDirectory, options: options)
+        let store = SegmentStore(log)
+        let app = try BrokerServer.makeApplication(store: store, configuration: configuration)
+        let result: Result<T, any Error>
+        do {
+            result = .success(
+                try await app.test(.router) { client in
+                    try await body(RouterHarness(client: client, store: store, log: log, dataDirectory: dataDirectory))
+                })
+        } catch {
+            result = .failure(error)
+        }
+        await log.close()
+        return try result.get()
     }
 
     func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws -> Reply {

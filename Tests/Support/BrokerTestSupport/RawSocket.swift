@@ -8,13 +8,13 @@ import Foundation
 /// A plain TCP connection to the server, for requests no well-behaved client sends.
 /// Its blocking calls run on a Dispatch thread, off the cooperative pool; every
 /// read has a timeout.
-final class RawSocket: @unchecked Sendable {
-    let fd: Int32
+public final class RawSocket: @unchecked Sendable {
+    public let fd: Int32
     private var isOpen = true
 
     /// With `receiveBuffer`, the socket's receive buffer is set to that many bytes
     /// before it connects, so a client that does not read closes its TCP window soon.
-    init?(port: Int, receiveBuffer: Int32? = nil) {
+    public init?(port: Int, receiveBuffer: Int32? = nil) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         if var receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, socklen_t(MemoryLayout<Int32>.size)) }
@@ -33,15 +33,15 @@ final class RawSocket: @unchecked Sendable {
     deinit { if isOpen { close(fd) } }
 
     @discardableResult
-    func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+    public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
     @discardableResult
-    func send(_ bytes: [UInt8]) -> Bool {
+    public func send(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
     }
 
     /// Reads until the peer closes, `limit` bytes arrive, or `seconds` pass without data.
-    func receive(limit: Int = 1 << 20, seconds: Int = 5) async -> (text: String, closed: Bool) {
+    public func receive(limit: Int = 1 << 20, seconds: Int = 5) async -> (text: String, closed: Bool) {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 var timeout = timeval(tv_sec: seconds, tv_usec: 0)
@@ -69,7 +69,7 @@ final class RawSocket: @unchecked Sendable {
     /// Reads until `pattern` has been seen `count` times, the peer closes, or `seconds`
     /// pass without data; how many times it was seen. Keeps nothing but a short tail,
     /// so it can read hundreds of megabytes.
-    func count(_ pattern: String, upTo count: Int, seconds: Int = 10) async -> Int {
+    public func count(_ pattern: String, upTo count: Int, seconds: Int = 10) async -> Int {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 var timeout = timeval(tv_sec: seconds, tv_usec: 0)
@@ -106,7 +106,7 @@ final class RawSocket: @unchecked Sendable {
     }
 
     /// Closes at once with a reset instead of a clean FIN: a client that vanishes.
-    func abort() {
+    public func abort() {
         guard isOpen else { return }
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
@@ -116,7 +116,7 @@ final class RawSocket: @unchecked Sendable {
 }
 
 /// The resident memory of a process, in bytes (from /proc).
-func residentBytes(of pid: Int32) -> Int {
+public func residentBytes(of pid: Int32) -> Int {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
         let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
     else { return 0 }

@@ -27,8 +27,7 @@ extension ServerProcesses {
 
             /// A certificate for localhost signed by the workspace's CA: (cert, key) paths.
             func certificate(_ name: String) async throws -> (String, String) {
-                let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                    .appendingPathComponent("Support/make-test-certs.sh").path
+                let script = BrokerExecutable.root.appendingPathComponent("Tests/Support/make-test-certs.sh").path
                 let result = try await SecureProcessTests.run("/bin/sh", [script, directory, name])
                 try #require(result.status == 0, "make-test-certs.sh failed: \(result.stderr)")
                 return (directory + "/\(name).pem", directory + "/\(name).key")
