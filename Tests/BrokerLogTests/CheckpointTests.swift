@@ -117,7 +117,10 @@ import Testing
     /// A damaged checkpoint, one from another log, or one that no longer matches the
     /// segments is ignored: the open reads everything and sees what a full scan sees.
     /// (An older but matching checkpoint is used, and what follows it read.)
-    @Test(arguments: ["flipped byte", "truncated", "empty", "other log", "older checkpoint", "first segment removed", "sealed segment cut"])
+    @Test(arguments: [
+        "flipped byte", "truncated", "empty", "other log", "older checkpoint", "first segment removed", "sealed segment cut",
+        "a name with a control character", "a name that is not UTF-8",
+    ])
     func anUnusableCheckpointIsIgnored(_ damage: String) async throws {
         let dir = TempDirectory()
         defer { dir.remove() }
@@ -150,6 +153,13 @@ import Testing
             dir.write(checkpoint, to: CheckpointFile.name)
         case "first segment removed":
             try FileManager.default.removeItem(atPath: dir.path + "/" + segments[0])
+        case "a name with a control character", "a name that is not UTF-8":
+            // A name entry no frame could hold (SPEC 2.6 check 2), with a good CRC: used,
+            // it would make the latest index name a record by a name it does not have.
+            let entry: [UInt8] = [5, 0] + Array("name7".utf8)
+            let at = try #require((0...(checkpoint.count - entry.count)).first { Array(checkpoint[$0..<($0 + entry.count)]) == entry })
+            checkpoint[at + 3] = damage.contains("control") ? 0x01 : 0xFF
+            dir.write(Self.withCRC(Array(checkpoint.dropLast(4))), to: CheckpointFile.name)
         case "sealed segment cut":
             let middle = segments[1]
             var bytes = dir.bytes(of: middle)
@@ -176,6 +186,27 @@ import Testing
         await reopened.close()
         let expected = try await rebuilt(dir)
         #expect(seen == expected, "\(damage)")
+    }
+
+    /// `body` followed by its CRC-32C, as a checkpoint file ends.
+    static func withCRC(_ body: [UInt8]) -> [UInt8] {
+        body + withUnsafeBytes(of: CRC32C.checksum(body).littleEndian) { Array($0) }
+    }
+
+    /// SPEC 2.6 check 2: a key is listed once (the idempotency table holds one entry a key).
+    @Test func aKeyListedTwiceIsRefused() throws {
+        var checkpoint = Checkpoint(
+            lastTimestamp: 1,
+            segments: [.init(baseSeq: 1, lastSeq: 10, coveredBytes: 1000, lastFrameOffset: 900, lastFrameCRC: 1, offsets: SparseOffsetIndex())],
+            latest: LatestIndex())
+        checkpoint.keys.insert(IdempotencyKey("first", requestDigest: 1)!, firstSeq: 1, count: 2, timestamp: 1)
+        checkpoint.keys.insert(IdempotencyKey("second", requestDigest: 2)!, firstSeq: 5, count: 1, timestamp: 1)
+        var bytes = Array(checkpoint.encoded().dropLast(4))
+        #expect(throws: Never.self) { _ = try Checkpoint.decode(Self.withCRC(bytes)) }
+        // The second entry's key digest made the first's: the same key twice.
+        let second = bytes.count - 44
+        bytes.replaceSubrange(second..<(second + 16), with: bytes[(second - 44)..<(second - 28)])
+        #expect(throws: CheckpointProblem.self) { _ = try Checkpoint.decode(Self.withCRC(bytes)) }
     }
 
     @Test func encodingAndDecodingKeepEveryField() throws {

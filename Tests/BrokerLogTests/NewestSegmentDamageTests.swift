@@ -1,3 +1,4 @@
+import BrokerTestSupport
 import Foundation
 import Testing
 
@@ -48,6 +49,40 @@ import Testing
         } throws: { error in
             guard case LogError.corrupt(let segment, let offset, let problem) = error else { return false }
             return segment.hasSuffix(newest) && offset == third.offset && problem.isShort
+        }
+        #expect(dir.contents() == before)
+    }
+
+    /// SPEC.md 3.4 step 4 searches from the invalid frame's own offset: a last frame
+    /// whose CRC and structure are good but whose seq is not the one expected was
+    /// written whole, so it is no torn write, and the open refuses instead of cutting it.
+    /// A frame torn or garbled at the same place is still cut.
+    @Test(arguments: ["wrong seq", "garbled"])
+    func aLastFrameWhoseOnlyFaultIsItsSeqIsDamage(_ fault: String) async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        var segment = SegmentBuilder(baseSeq: 1)
+        segment.frame(seq: 1, event: "a")
+        segment.frame(seq: 2, event: "b")
+        segment.frame(seq: fault == "wrong seq" ? 4 : 3, event: "c")
+        if fault == "garbled" { segment.flip(segment.frameOffsets[2] + 20) }
+        dir.write(segment.bytes, to: "00000000000000000001.seg")
+        var options = LogOptions.test()
+        options.useCheckpoint = false
+        let before = dir.contents()
+        if fault == "garbled" {
+            let log = try EventLog.open(directory: dir.path, options: options)
+            #expect(log.lastSeq == 2)
+            #expect(try log.latest().map(\.event) == ["a", "b"])
+            #expect(try await log.append(event: "c", data: Array("1".utf8)).seq == 3)
+            await log.close()
+            return
+        }
+        #expect {
+            _ = try EventLog.open(directory: dir.path, options: options)
+        } throws: { error in
+            guard case LogError.corrupt(_, let offset, let problem) = error else { return false }
+            return offset == segment.frameOffsets[2] && problem == .seqOutOfOrder(expected: 3, found: 4)
         }
         #expect(dir.contents() == before)
     }

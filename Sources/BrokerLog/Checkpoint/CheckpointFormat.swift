@@ -99,6 +99,8 @@ struct Checkpoint {
             let length = Int(try cursor.take(UInt16.self))
             guard length >= 1, length <= EventName.maxBytes else { throw CheckpointProblem("name length \(length) at byte \(cursor.offset - 2)") }
             let name = try cursor.take(count: length)
+            // The same check as a frame's name (2.3 rule 3): no record can hold another.
+            if let why = EventName.problem(withUTF8: name) { throw CheckpointProblem("name entry at byte \(cursor.offset - length): \(why)") }
             let location = RecordLocation(seq: try cursor.take(UInt64.self), offset: try cursor.take(UInt32.self))
             guard location.seq >= 1, location.seq <= RecordFrame.maxSeq, location.offset >= SegmentHeader.size,
                 latest.update(bytes: name, to: location) == nil

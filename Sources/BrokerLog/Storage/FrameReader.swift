@@ -140,17 +140,19 @@ package final class FrameReader {
         expectedSeq = nil
     }
 
-    /// Where the first whole, valid frame with a seq above `floor` starts, searching
-    /// every byte offset after `damaged` up to the limit; nil when there is none.
-    /// This tells damage from a torn tail (SPEC.md 3.4): a torn write leaves nothing
-    /// valid after it. Seqs grow by one a frame, so a candidate's seq can be at most
-    /// one more than the number of smallest frames that fit after `damaged`; the CRC
-    /// is checked only for offsets whose length and seq fields are plausible.
-    package func laterFrame(after damaged: Int, seqAbove floor: UInt64) throws(LogError) -> Int? {
+    /// Where the first whole frame valid by rules 1 to 4 (its own seq taken) with a seq
+    /// above `floor` starts, searching every byte offset from `damaged` (the invalid
+    /// frame's own included: one that fails only the seq order is no torn write) up to
+    /// the limit; nil when there is none. This tells damage from a torn tail (SPEC.md
+    /// 3.4 step 4): a torn write leaves nothing valid after it. Seqs grow by one a
+    /// frame, so a candidate's seq can be at most the number of smallest frames that
+    /// fit from `damaged` above `floor + 1`; the CRC is checked only for offsets whose
+    /// length and seq fields are plausible.
+    package func laterFrame(from damaged: Int, seqAbove floor: UInt64) throws(LogError) -> Int? {
         let smallestFrame = RecordFrame.prefixSize + RecordFrame.minBodyLength
         let ceiling = floor + UInt64(max(0, limit - damaged) / smallestFrame) + 1
         let window = 64 << 10
-        var start = damaged + 1
+        var start = damaged
         let probe = FrameReader(file: file, version: version, from: start, limit: limit, expectedSeq: nil, chunkSize: window)
         while start + smallestFrame <= limit {
             let chunk = try bytes(at: start, count: min(window, limit - start))

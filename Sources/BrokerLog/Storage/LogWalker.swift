@@ -161,7 +161,10 @@ package final class LogWalker<Policy: DamagePolicy> {
                 walking.validEnd = offset + frame.frameSize
                 return .frame(frame, offset: offset, segment: walking.segment)
             case .damage(let offset, let problem):
-                let laterFrame = try walking.isNewest ? walking.frames.laterFrame(after: offset, seqAbove: walking.lastSeq) : offset
+                // The seqs before the damaged frame: the last one handed over, or past it the
+                // valid frames of an incomplete batch, which were read but not handed over.
+                let floor = max(walking.lastSeq, (walking.frames.expectedSeq ?? 1) - 1)
+                let laterFrame = try walking.isNewest ? walking.frames.laterFrame(from: offset, seqAbove: floor) : offset
                 let kind: Damage.Kind = laterFrame == nil ? .incompleteTail(bytes: walking.frames.limit - offset) : .corrupt
                 guard try report(Damage(segment: walking.segment.path, offset: offset, problem: problem, kind: kind)) == .skip else { return nil }
                 walking.damaged = true
@@ -202,7 +205,7 @@ package final class LogWalker<Policy: DamagePolicy> {
             walking.inBatch = true
             return true
         case .incomplete(let failedAt, let lastSeq, let records):
-            let laterFrame = try walking.isNewest ? walking.frames.laterFrame(after: max(offset, failedAt - 1), seqAbove: lastSeq) : offset
+            let laterFrame = try walking.isNewest ? walking.frames.laterFrame(from: failedAt, seqAbove: lastSeq) : offset
             let kind: Damage.Kind = laterFrame == nil ? .incompleteTail(bytes: walking.frames.limit - offset) : .corrupt
             let damage = Damage(segment: walking.segment.path, offset: offset, problem: .incompleteBatch(firstSeq: seq, records: records), kind: kind)
             guard try report(damage) == .skip else { return false }

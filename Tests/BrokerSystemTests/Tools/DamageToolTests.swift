@@ -46,6 +46,39 @@ import Testing
         #expect(serve.stderr.contains("00000000000000000000.seg: byte offset 0: named like a segment"), "\(serve.stderr)")
     }
 
+    /// A flipped bit in the last frame of a batch in the newest segment, with a valid
+    /// frame after it (Fixtures/segments/batches, bit 6 of byte 922 of its second
+    /// segment: the CRC field of seq 39, the last of the batch 36 to 39; seq 40 follows).
+    /// Both the batch and the broken frame are damage, not a torn tail, because seq 40
+    /// follows them; `dump` goes on to print seq 40, and the open refuses the directory
+    /// at the batch. The search for a later frame counted seqs from the last record
+    /// handed over (35), not from the broken frame's (39), and so missed seq 40.
+    @Test func aBrokenBatchFollowedByAValidFrameIsDamageAndTheFrameIsPrinted() async throws {
+        let fixture = Tool.segments + "/batches"
+        let second = "00000000000000000032.seg"
+        var bytes = try #require(FileManager.default.contents(atPath: fixture + "/" + second)).map { $0 }
+        bytes[922] ^= 1 << 6
+        let first = try #require(FileManager.default.contents(atPath: fixture + "/00000000000000000001.seg")).map { $0 }
+        let dir = try directory(["00000000000000000001.seg": first, second: bytes])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let verify = try await Tool.run(["verify", dir])
+        #expect(verify.status == 1)
+        #expect(verify.stdout.contains("\(second): byte offset 731: batch starting at seq 36 is incomplete"), "\(verify.stdout)")
+        #expect(verify.stdout.contains("\(second): byte offset 918: CRC mismatch"), "\(verify.stdout)")
+        #expect(verify.stdout.contains("FAILED: 2 problem(s)"), "\(verify.stdout)")
+        #expect(!verify.stdout.contains("torn tail") && !verify.stderr.contains("torn tail"), "\(verify.stdout)\(verify.stderr)")
+        let dump = try await Tool.run(["dump", "--json", dir])
+        let lines = dump.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix(#"{"type":"damage""#) && $0.contains(#""offset":918"#) }, "\(dump.stdout.suffix(1500))")
+        #expect(!lines.contains { $0.hasPrefix(#"{"type":"incomplete""#) }, "\(dump.stdout.suffix(1500))")
+        #expect(lines.contains { $0.hasPrefix(#"{"type":"record","seq":40,"#) }, "\(dump.stdout.suffix(1500))")
+        // Nothing of the broken batch is printed as a record.
+        for seq in 36...39 { #expect(!lines.contains { $0.hasPrefix(#"{"type":"record","seq":\#(seq),"#) }, "seq \(seq)") }
+        let serve = try await Tool.run([], shell: "timeout 20 BROKER serve --data-dir '\(dir)' --port 0")
+        #expect(serve.status == 64, "serve: \(serve.status) \(serve.stderr)")
+        #expect(serve.stderr.contains("byte offset 731: batch starting at seq 36 is incomplete"), "\(serve.stderr)")
+    }
+
     /// After damage the seq check restarts at the next valid frame: one with the
     /// greatest seq a u64 holds used to trap computing the seq after it.
     @Test func aFrameWithTheLargestSeqAfterDamageIsDamage() async throws {
