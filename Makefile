@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := FuzzSegments FuzzInsertBody FuzzCheckpoint
 
-.PHONY: help ci bench bench-full load load-cluster deps deps-lint deps-browser deps-openapi test-openapi test-cluster test-promises build release run test test-system test-system-swift test-console lint format screenshot test-tsan stress fuzz clean
+.PHONY: help ci docs api-check bench bench-full load load-cluster deps deps-lint deps-browser deps-openapi test-openapi test-cluster test-promises build release run test test-system test-system-swift test-console lint format screenshot test-tsan stress fuzz clean
 
 # What swift format checks (.swift-format); the toolchain has it.
 FORMAT_PATHS := Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Fuzz/Sources Plugins
@@ -59,10 +59,10 @@ test-system: test-system-swift test-promises test-console test-openapi test-clus
 test-system-swift: build
 	$(SWIFT) test --skip-build --filter $(SYSTEM_TESTS)
 
-## ci: every tier, each step timed (what .ci/run calls): make test, make test-system, make test-tsan
+## ci: every tier, each step timed (what .ci/run calls): make test, make docs, make test-system, make test-tsan
 ci:
 	@set -e; times=$$(mktemp); \
-	for step in test test-system-swift test-promises test-console test-openapi test-cluster test-tsan; do \
+	for step in test docs test-system-swift test-promises test-console test-openapi test-cluster test-tsan; do \
 		start=$$(date +%s); \
 		$(MAKE) --no-print-directory $$step; \
 		echo "make $$step: $$(( $$(date +%s) - start )) s" | tee -a $$times; \
@@ -81,6 +81,24 @@ deps-lint:
 lint: deps-lint
 	$(SWIFT) format lint --recursive --strict $(FORMAT_PATHS)
 	Tests/Lint/lint-assets.sh
+
+## docs: the DocC documentation of the library's products, into .build/docs (docc from the toolchain; warnings fail it)
+DOC_MODULES := BrokerStore BrokerLog BrokerHTTP BrokerAuth
+docs: deps
+	$(SWIFT) package dump-symbol-graph --minimum-access-level public >/dev/null
+	@set -e; mkdir -p .build/docs; graphs=$$(find .build -type d -name symbolgraph | head -1); \
+	for module in $(DOC_MODULES); do \
+		mine=$$(mktemp -d); cp $$graphs/$$module.symbols.json $$graphs/$$module@*.symbols.json $$mine/ 2>/dev/null || cp $$graphs/$$module.symbols.json $$mine/; \
+		$$(dirname $$(readlink -f $$(command -v $(SWIFT))))/docc convert Sources/$$module/$$module.docc --additional-symbol-graph-dir $$mine \
+			--fallback-display-name $$module --fallback-bundle-identifier org.broker.$$module \
+			--output-path .build/docs/$$module.doccarchive --warnings-as-errors >/dev/null; \
+		rm -rf $$mine; echo "docs: .build/docs/$$module.doccarchive"; \
+	done
+
+## api-check: the library's public API against BASELINE (a git ref), with swift package diagnose-api-breaking-changes
+api-check: deps
+	@test -n "$(BASELINE)" || { echo "usage: make api-check BASELINE=<git ref>"; exit 64; }
+	$(SWIFT) package diagnose-api-breaking-changes $(BASELINE) --products BrokerStore BrokerLog BrokerHTTP BrokerAuth
 
 ## format: rewrite the same files in the house style
 format:
@@ -110,6 +128,9 @@ test-cluster: build deps deps-browser
 ## screenshot: docs/console.png, the console with sample data
 screenshot: build deps-browser
 	cd Tests/Console && python3 screenshot.py
+
+# The benchmarks' package links BrokerNATS, a product only with this set (Package.swift).
+bench bench-full load load-cluster: export BROKER_BENCHMARKS = 1
 
 ## bench: the benchmark suite at sizes that finish in a few minutes (Benchmarks/)
 bench: deps

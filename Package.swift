@@ -5,18 +5,25 @@ import PackageDescription
 // (BROKER_FUZZ=1), never for users of the package.
 let fuzzProducts: [Product] =
     Context.environment["BROKER_FUZZ"] == "1" ? [.library(name: "BrokerFuzzChecks", targets: ["BrokerFuzzChecks"])] : []
+// The NATS client is the JetStream store's, not a general one: the benchmarks' raw
+// JetStream reference (Benchmarks/Sources/JetStreamLoad) links it, with
+// BROKER_BENCHMARKS=1 (the Makefile's bench and load targets set it).
+let benchmarkProducts: [Product] =
+    Context.environment["BROKER_BENCHMARKS"] == "1" ? [.library(name: "BrokerNATS", targets: ["BrokerNATS"])] : []
 
 let package = Package(
     name: "Broker",
-    platforms: [.macOS(.v15)],
+    // Linux only (Glibc: flock, fdatasync, the open-file limit); docs/architecture.md says why.
     products: [
+        // The library surface, chosen on purpose (docs/architecture.md): the vocabulary,
+        // the segment engine, the server over any store, and the tokens the server's
+        // access control takes.
         .library(name: "BrokerStore", targets: ["BrokerStore"]),
         .library(name: "BrokerLog", targets: ["BrokerLog"]),
         .library(name: "BrokerHTTP", targets: ["BrokerHTTP"]),
-        // The NATS client, for the cluster load reference (Benchmarks/Sources/JetStreamLoad).
-        .library(name: "BrokerNATS", targets: ["BrokerNATS"]),
+        .library(name: "BrokerAuth", targets: ["BrokerAuth"]),
         .executable(name: "broker", targets: ["broker"]),
-    ] + fuzzProducts,
+    ] + fuzzProducts + benchmarkProducts,
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -68,6 +75,7 @@ let package = Package(
             name: "BrokerAuth",
             dependencies: [
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // The web assets (Sources/BrokerHTTP/Assets: broker.js, broker.d.ts, the console,
@@ -79,6 +87,7 @@ let package = Package(
             dependencies: [
                 "BrokerStore", "BrokerJSON", "BrokerAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -161,6 +170,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),

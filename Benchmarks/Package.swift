@@ -1,11 +1,12 @@
 // swift-tools-version: 6.1
 // Broker's benchmarks (package-benchmark), apart from the main package so that
-// `make test` does not build them. Run with `make bench` or `make bench-full`.
+// `make test` does not build them. Run with `make bench` or `make bench-full`; by hand,
+// with BROKER_BENCHMARKS=1 in the environment (Broker then offers the BrokerNATS
+// product JetStreamLoad links).
 import PackageDescription
 
 let package = Package(
     name: "BrokerBenchmarks",
-    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "Broker", path: ".."),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),

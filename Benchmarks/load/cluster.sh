@@ -10,6 +10,8 @@
 # Usage: Benchmarks/load/cluster.sh [SUBSCRIBERS] [RECORDS]; LOAD_PHASES picks
 # phases (default "insert fanout"), SECONDS_EACH the length of an insert round.
 set -euo pipefail
+# The benchmarks package links BrokerNATS, which Broker offers only with this set.
+export BROKER_BENCHMARKS=1
 cd "$(dirname "$0")/../.."
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 BROKER=$(swift build -c release --show-bin-path)/broker

@@ -8,6 +8,8 @@
 # Usage: Benchmarks/load/run.sh [SUBSCRIBERS] [RECORDS] [IDLE]
 # LOAD_PHASES picks phases (default: "reference insert latency fanout auth idle").
 set -euo pipefail
+# The benchmarks package links BrokerNATS, which Broker offers only with this set.
+export BROKER_BENCHMARKS=1
 cd "$(dirname "$0")/../.."
 BROKER=$(swift build -c release --show-bin-path)/broker
 LOAD=$(cd Benchmarks && swift build -c release --product LoadGenerator >/dev/null && swift build -c release --show-bin-path)/LoadGenerator

@@ -1,6 +1,6 @@
 import Foundation
 import JWTKit
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Turns a request's token into a ``Grant`` (SPEC.md 4.11): signature by the
 /// configured keys, times with a leeway, issuer and audience, then the `broker` claim.
@@ -39,7 +39,7 @@ public final class TokenVerifier: Sendable {
     private let options: Options
     private let now: @Sendable () -> Date
     private let leewaySeconds: TimeInterval
-    private let cache = Mutex<[String: Verified]>([:])
+    private let cache = NIOLockedValueBox<[String: Verified]>([:])
 
     /// `now` is the clock the times are checked against (tests move it).
     public init(keys: TokenKeys, options: Options = Options(), now: @escaping @Sendable () -> Date = { Date() }) {
@@ -53,11 +53,11 @@ public final class TokenVerifier: Sendable {
     /// The grant of `token`, or why it is refused. Public patterns are not added here.
     public func verify(_ token: String) async throws(AuthError) -> Grant {
         let verified: Verified
-        if let cached = cache.withLock({ $0[token] }) {
+        if let cached = cache.withLockedValue({ $0[token] }) {
             verified = cached
         } else {
             verified = try await verifySignatureAndClaims(token)
-            cache.withLock { cache in
+            cache.withLockedValue { cache in
                 if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
                 cache[token] = verified
             }

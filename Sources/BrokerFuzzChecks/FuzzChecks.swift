@@ -1,38 +1,38 @@
 import BrokerJSON
 import BrokerLog
 import Dispatch
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// What the fuzz targets check for each input, shared with the tests that replay the
 /// saved corpus (`Fixtures/fuzz/`), so a crash the fuzzer found stays fixed.
 public enum FuzzChecks {
-    /// Writes `bytes` into an empty scratch `directory` as its one segment, named by
-    /// the base seq its header field holds (so seq 0 and seqs past the valid range reach
-    /// the readers as file names too), and reads it every way Broker does: the tools'
-    /// walk of the directory and of the lone file under another name, and a writer's
-    /// open (recovery) followed by reads of everything it recovered. Any input may be
-    /// rejected; none may crash, hang, or make a reader allocate more than the file holds.
+    /// Reads `bytes` as a segment every way Broker does: the walker over them in memory
+    /// (as the newest segment and as a sealed one, no disk), then, written into an empty
+    /// scratch `directory` as its one segment named by the base seq its header field
+    /// holds (so seq 0 and seqs past the valid range reach the readers as file names
+    /// too), the tools' walk of the directory and a writer's open (recovery) followed by
+    /// reads of everything it recovered. Any input may be rejected; none may crash,
+    /// hang, or make a reader allocate more than the file holds.
     public static func segment(_ bytes: UnsafeRawBufferPointer, scratchDirectory directory: String) {
+        walkInMemory(Array(bytes))
         mkdir(directory, 0o755)
         let baseSeq = bytes.count >= 20 ? bytes.loadUnaligned(fromByteOffset: 12, as: UInt64.self).littleEndian : 1
         let segmentPath = directory + "/" + SegmentFileName.name(forBaseSeq: baseSeq)
-        let otherPath = directory + "-lone.bin"
-        defer {
-            unlink(otherPath)
-            removeEntries(of: directory)
-        }
-        guard writeFile(segmentPath, bytes), writeFile(otherPath, bytes) else { return }
-        walk(directory, limit: bytes.count)
-        walk(otherPath, limit: bytes.count)
+        defer { removeEntries(of: directory) }
+        guard writeFile(segmentPath, bytes) else { return }
+        guard let (spans, _) = try? LogWalker<SkipDamage>.Span.forTool(directory) else { return }
+        walk(spans, limit: bytes.count)
         recoverAndRead(directory)
     }
 
+    /// The walk of `bytes` as the newest segment and as a sealed one, from memory.
+    private static func walkInMemory(_ bytes: [UInt8]) {
+        guard let reader = try? SegmentReader(file: MemoryBytes(bytes), path: "memory", expectedBaseSeq: nil) else { return }
+        for isNewest in [true, false] { walk([.init(reader, isNewest: isNewest)], limit: bytes.count) }
+    }
+
     /// The tools' walk, going on past all damage as `broker dump` does.
-    private static func walk(_ path: String, limit: Int) {
-        guard let (spans, _) = try? LogWalker<SkipDamage>.Span.forTool(path) else { return }
+    private static func walk(_ spans: [LogWalker<SkipDamage>.Span], limit: Int) {
         let walker = LogWalker(spans, policy: SkipDamage(), chain: NameChain(firstBaseSeq: 1), checkTimestamps: true)
         var steps = 0
         // Each step consumes at least one frame prefix, so this ends; the bound is a backstop.

@@ -1,17 +1,13 @@
 import BrokerAuth
 import BrokerStore
+import Glibc
 import Hummingbird
 import HummingbirdCore
 import HummingbirdHTTP2
 import Logging
 import NIOCore
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// The HTTP server over one log: routes, CORS, metrics and the SSE hub.
 public enum BrokerServer {
@@ -183,7 +179,7 @@ struct BrokerRequestContext: RequestContext {
 /// Closes the store once, whichever of the normal stop and the exit deadline comes first.
 private final class StoreCloser: Sendable {
     private let store: any EventStore
-    private let closing = Mutex<Task<Void, Never>?>(nil)
+    private let closing = Locked<Task<Void, Never>?>(nil)
 
     init(store: any EventStore) { self.store = store }
 

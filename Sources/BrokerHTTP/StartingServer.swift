@@ -5,12 +5,11 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
-import Synchronization
 
 /// What a server that is still opening its store is waiting for (SPEC.md 7.3): set
 /// by the open, read by `/healthz`.
 public final class StartupStatus: Sendable {
-    private let reason = Mutex("starting")
+    private let reason = Locked("starting")
 
     public init() {}
 
@@ -29,7 +28,7 @@ extension BrokerServer {
     public static func whileStarting<Store: EventStore>(
         configuration: ServerConfiguration, status: StartupStatus, _ open: @escaping @Sendable () async throws -> Store
     ) async throws -> (store: Store, port: Int)? {
-        let port = Mutex(configuration.port)
+        let port = Locked(configuration.port)
         let responder = CallbackResponder<BasicRequestContext> { request, _ in
             startingResponse(request, reason: status.current)
         }

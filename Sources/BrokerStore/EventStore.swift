@@ -2,8 +2,8 @@
 /// appends, a live feed, the latest index, reads by seq, history and health. Stores
 /// are peers that implement it: the segment store (BrokerLog, one data directory, the
 /// default), the JetStream store (`serve --nats`, a front over a replicated stream) and
-/// ``MemoryStore`` (tests). Reads are async because a front may have to ask the stream
-/// for what it does not hold. ``EventStoreContract`` in the tests is what each must do.
+/// `MemoryStore` (tests). Reads are async because a front may have to ask the stream
+/// for what it does not hold. `StoreContractTests` in the tests is what each must do.
 public protocol EventStore: AnyObject, Sendable {
     /// The highest seq readers and subscribers can see (0 when empty).
     var lastSeq: UInt64 { get }

@@ -13,7 +13,7 @@ public struct StoreSubscription: Sendable {
 
 /// The subscriber table of a store: what each store's ``EventStore/subscribe()`` hands
 /// out and each append feeds. For the hand-over to be gapless, the store calls
-/// ``subscribe(startSeq:)`` and ``publish(_:)`` under the one lock that orders its
+/// ``subscribe(startSeq:)`` and `publish(_:)` under the one lock that orders its
 /// appends, with `startSeq` the last seq published: then a subscription gets exactly
 /// the records above its `startSeq`, in seq order.
 public final class LiveFeed: Sendable {

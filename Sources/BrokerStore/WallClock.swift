@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// The real-time clock records are stamped with: milliseconds since the Unix epoch.
 public enum WallClock {

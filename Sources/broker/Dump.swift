@@ -143,48 +143,72 @@ struct TextDumpPrinter: DumpPrinter {
 struct JSONDumpPrinter: DumpPrinter {
     let output: Output
 
+    /// One line: an object whose first member is `"type"` (SPEC.md 5.2).
+    private func line(_ type: String, _ members: (inout JSONObjectWriter) -> Void) {
+        var object = JSONObjectWriter()
+        object.add("type", type)
+        members(&object)
+        output.write(object.json)
+        output.line("")
+    }
+
     mutating func segment(_ segment: SegmentReader, isNewest: Bool, records: Int) {
         let header = segment.header
-        output.line(
-            #"{"type":"segment","path":\#(JSONWriter.quoted(segment.path)),"version":\#(header.version),"baseSeq":\#(header.baseSeq),"#
-                + #""created":\#(header.createdMs),"createdTime":"\#(Formatting.iso8601(milliseconds: header.createdMs))","state":"\#(isNewest ? "active" : "sealed")","#
-                + #""bytes":\#(segment.fileSize),"records":\#(records)}"#)
+        line("segment") {
+            $0.add("path", segment.path)
+            $0.add("version", header.version)
+            $0.add("baseSeq", header.baseSeq)
+            $0.add("created", header.createdMs)
+            $0.add("createdTime", Formatting.iso8601(milliseconds: header.createdMs))
+            $0.add("state", isNewest ? "active" : "sealed")
+            $0.add("bytes", segment.fileSize)
+            $0.add("records", records)
+        }
     }
 
     mutating func record(_ frame: FrameView, offset: Int, segment: SegmentReader) {
         let (data, bytes, problem) = jsonData(frame)
-        output.write(
-            #"{"type":"record","seq":\#(frame.seq),"timestamp":\#(frame.timestamp),"time":"\#(Formatting.iso8601(milliseconds: frame.timestamp))","#
-                + #""event":\#(JSONWriter.quoted(frame.event)),"storedBytes":\#(frame.payload.count),"dataBytes":\#(frame.dataLength),"#
-                + #""codec":"\#(frame.codec)","segment":\#(JSONWriter.quoted(segment.path)),"offset":\#(offset),"#)
-        if let data {
-            output.write(#""data":"#)
-            output.write(data)
-            output.line("}")
-        } else {
-            if let bytes {
-                var base64 = Array(#""dataBase64":""#.utf8)
-                JSONWriter.appendBase64(bytes, to: &base64)
-                base64.append(contentsOf: #"","#.utf8)
-                output.write(base64)
+        line("record") {
+            $0.add("seq", frame.seq)
+            $0.add("timestamp", frame.timestamp)
+            $0.add("time", Formatting.iso8601(milliseconds: frame.timestamp))
+            $0.add("event", frame.event)
+            $0.add("storedBytes", frame.payload.count)
+            $0.add("dataBytes", frame.dataLength)
+            $0.add("codec", frame.codec.description)
+            $0.add("segment", segment.path)
+            $0.add("offset", offset)
+            if let data {
+                $0.add("data", json: data)
+                return
             }
-            output.line(#""dataProblem":\#(JSONWriter.quoted(problem ?? ""))}"#)
+            if let bytes {
+                var base64 = [UInt8(ascii: "\"")]
+                JSONWriter.appendBase64(bytes, to: &base64)
+                base64.append(UInt8(ascii: "\""))
+                $0.add("dataBase64", json: base64)
+            }
+            $0.add("dataProblem", problem ?? "")
         }
     }
 
     mutating func damage(_ damage: Damage) {
-        let place = #""segment":\#(JSONWriter.quoted(damage.segment)),"offset":\#(damage.offset)"#
-        switch damage.kind {
-        case .corrupt:
-            output.line(#"{"type":"damage",\#(place),"problem":\#(JSONWriter.quoted(damage.problem.description))}"#)
-        case .incompleteTail(let bytes):
-            output.line(#"{"type":"incomplete",\#(place),"bytes":\#(bytes),"problem":\#(JSONWriter.quoted(damage.problem.description))}"#)
+        let incompleteBytes: Int? = if case .incompleteTail(let bytes) = damage.kind { bytes } else { nil }
+        line(incompleteBytes == nil ? "damage" : "incomplete") {
+            $0.add("segment", damage.segment)
+            $0.add("offset", damage.offset)
+            if let incompleteBytes { $0.add("bytes", incompleteBytes) }
+            $0.add("problem", damage.problem.description)
         }
     }
 
     mutating func batch(_ batch: BatchSummary) {
-        let key = batch.key.map { #","idempotencyKey":\#(JSONWriter.quoted($0.description))"# } ?? ""
-        output.line(#"{"type":"batch","firstSeq":\#(batch.firstSeq),"lastSeq":\#(batch.lastSeq),"records":\#(batch.records)\#(key)}"#)
+        line("batch") {
+            $0.add("firstSeq", batch.firstSeq)
+            $0.add("lastSeq", batch.lastSeq)
+            $0.add("records", batch.records)
+            if let key = batch.key { $0.add("idempotencyKey", key.description) }
+        }
     }
 
     mutating func finish() {}
@@ -232,8 +256,8 @@ struct StatsPrinter: DumpPrinter {
     mutating func finish() {
         let byName = events.sorted { $0.key < $1.key }
         if json {
-            for (path, totals) in segments { output.line(Self.json("segment", JSONWriter.quoted(path), totals)) }
-            for (name, totals) in byName { output.line(Self.json("event", JSONWriter.quoted(name), totals)) }
+            for (path, totals) in segments { output.line(Self.json("segment", "path", path, totals)) }
+            for (name, totals) in byName { output.line(Self.json("event", "event", name, totals)) }
             return
         }
         output.line(Formatting.column("segment", 60) + Self.header)
@@ -251,7 +275,13 @@ struct StatsPrinter: DumpPrinter {
             + Formatting.right(String(totals.raw), 14) + Formatting.right(totals.ratio, 8)
     }
 
-    static func json(_ kind: String, _ name: String, _ totals: Totals) -> String {
-        #"{"type":"\#(kind)","\#(kind == "event" ? "event" : "path")":\#(name),"records":\#(totals.records),"storedBytes":\#(totals.stored),"dataBytes":\#(totals.raw)}"#
+    static func json(_ type: String, _ member: String, _ name: String, _ totals: Totals) -> String {
+        var object = JSONObjectWriter()
+        object.add("type", type)
+        object.add(member, name)
+        object.add("records", totals.records)
+        object.add("storedBytes", totals.stored)
+        object.add("dataBytes", totals.raw)
+        return String(decoding: object.json, as: UTF8.self)
     }
 }

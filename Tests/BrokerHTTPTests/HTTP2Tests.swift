@@ -2,12 +2,9 @@ import AsyncHTTPClient
 import BrokerHTTP
 import BrokerTestSupport
 import Foundation
+import Glibc
 import NIOSSL
 import Testing
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// SSE over TLS and HTTP/2 (SPEC.md 4.12) follows the same rules as over HTTP/1.1:
 /// snapshot then live, slow subscribers cut off while fast ones get everything.

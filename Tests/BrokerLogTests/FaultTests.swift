@@ -1,12 +1,9 @@
 import BrokerStore
 import Foundation
+import Glibc
 import Testing
 
 @testable import BrokerLog
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 @Suite(.timeLimit(.minutes(2))) struct FaultTests {
     func open(_ dir: TempDirectory, _ faults: SwitchableFaults, durability: Durability = .always, segmentBytes: Int = 1 << 20) throws -> EventLog {

@@ -1,10 +1,7 @@
 import BrokerTestSupport
 import Foundation
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// A stand-in for nats-server on 127.0.0.1, for the one thing the real server
 /// cannot be made to do: it sends INFO, then holds back the PONG that ends the

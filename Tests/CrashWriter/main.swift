@@ -8,10 +8,7 @@
 // Usage: broker-crash-writer DIRECTORY [WRITERS]
 import BrokerLog
 import BrokerStore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 func say(_ line: String) {
     var text = line + "\n"

@@ -6,11 +6,8 @@
 //
 //   JetStreamLoad NATS_URLS [CONCURRENCY] [SECONDS]
 import BrokerNATS
+import Glibc
 import Logging
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 @main
 enum JetStreamLoad {

@@ -1,10 +1,7 @@
+import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// What all subscribers have seen, shared across event loops.
 final class FanOutTally: Sendable {

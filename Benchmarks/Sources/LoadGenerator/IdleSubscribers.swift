@@ -1,9 +1,6 @@
+import Glibc
 import NIOCore
 import NIOPosix
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 enum IdleSubscribers {
     static func residentMB(_ pid: Int) -> Double {

@@ -1,9 +1,6 @@
+import Glibc
 import NIOCore
 import NIOPosix
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// One keep-alive connection sending inserts back to back until a deadline.
 final class InsertClient: ChannelInboundHandler, @unchecked Sendable {

@@ -1,3 +1,4 @@
+import Glibc
 // A small SwiftNIO load generator for a running `broker serve` on loopback: closed-loop
 // POST /insert over keep-alive connections, SSE fan-out with publish-to-receive
 // latency, and idle subscribers' memory. Raw HTTP/1.1 bytes on both sides keep the
@@ -19,10 +20,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 @main
 enum LoadGenerator {

@@ -1,9 +1,6 @@
 import BrokerFuzzChecks
 import FuzzDriver
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// libFuzzer calls this with each input.
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -46,7 +46,7 @@ struct EventsRoute: Sendable {
         }
         let stream = EventStream(
             store: store, hub: hub, output: ChannelOutput(channel: channel), selector: selector,
-            format: format, start: start, deadline: grant.validUntil.map(Self.instant))
+            format: format, start: start, deadline: grant.validUntil.map(hub.deadline(at:)))
         return Response(
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .init("X-Accel-Buffering")!: "no"],
@@ -78,10 +78,6 @@ extension EventsRoute {
         return EventSelector(names: names.isEmpty ? nil : Set(names), prefixes: prefixes, readable: grant.subscribe)
     }
 
-    /// The instant on the continuous clock that a wall-clock date falls at.
-    static func instant(_ date: Date) -> ContinuousClock.Instant {
-        .now + .milliseconds(Int64((date.timeIntervalSinceNow * 1000).rounded(.up)))
-    }
 }
 
 extension HTTPField.Name {

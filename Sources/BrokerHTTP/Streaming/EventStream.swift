@@ -24,7 +24,7 @@ struct EventStream: Sendable {
     let format: SSEFormat
     let start: Start
     /// When the stream's token stops being valid, if it has one.
-    let deadline: ContinuousClock.Instant?
+    let deadline: NIODeadline?
 
     private static let chunkBytes = 64 << 10
     /// Records read from the store at a time while catching up.
@@ -127,7 +127,7 @@ struct EventStream: Sendable {
             if buffer.readableBytes >= Self.chunkBytes {
                 try await writer.write(buffer)
                 buffer.clear()
-                if let deadline, ContinuousClock.now >= deadline { throw TokenExpired() }
+                if let deadline, hub.now >= deadline { throw TokenExpired() }
             }
         }
         if buffer.readableBytes > 0 { try await writer.write(buffer) }

@@ -23,7 +23,7 @@ final class LoopWriter: Sendable {
         /// A task on the loop is working through the queues: new ones join its list.
         var isRunning = false
         /// When the loop last went from idle to running.
-        var runningSince = NIODeadline.now()
+        var runningSince = NIODeadline.uptimeNanoseconds(0)
     }
     private let state = Locked(State())
 
@@ -37,7 +37,7 @@ final class LoopWriter: Sendable {
             state.ready.append(queue)
             if state.isRunning { return false }
             state.isRunning = true
-            state.runningSince = .now()
+            state.runningSince = eventLoop.now
             return true
         }
         if start { eventLoop.execute { self.work([], from: 0) } }
@@ -57,7 +57,7 @@ final class LoopWriter: Sendable {
             }
             queues = ready
             if queues.isEmpty { return }
-            if NIODeadline.now() - since >= Self.busyThreshold {
+            if eventLoop.now - since >= Self.busyThreshold {
                 // Rounds have followed each other for a while: gather more before the next.
                 eventLoop.scheduleTask(in: Self.busyPause) { [queues] in self.work(queues, from: 0) }
                 return

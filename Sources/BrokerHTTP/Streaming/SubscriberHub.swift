@@ -1,6 +1,8 @@
 import BrokerStore
+import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// Fans every record the log makes visible out to the SSE subscribers. Each record is
@@ -28,8 +30,9 @@ final class SubscriberHub: Service, Sendable {
         let after: UInt64
         let format: SSEFormat
         let queue: SubscriberQueue
-        /// When its token stops being valid: the stream ends then (SPEC.md 4.11).
-        let deadline: ContinuousClock.Instant?
+        /// When its token stops being valid, on ``timers``' clock: the stream ends then
+        /// (SPEC.md 4.11).
+        let deadline: NIODeadline?
     }
 
     private struct State {
@@ -39,28 +42,35 @@ final class SubscriberHub: Service, Sendable {
         var lastSeq: UInt64
         var isClosed = false
         /// The earliest deadline of any subscriber, so the sweep usually looks at none.
-        var earliestDeadline: ContinuousClock.Instant?
+        var earliestDeadline: NIODeadline?
     }
 
     /// How often streams whose token expired are looked for.
-    static let expirySweep = Duration.milliseconds(250)
+    static let expirySweep = TimeAmount.milliseconds(250)
 
     private let state: Locked<State>
     private let feed: StoreSubscription
     /// The most bytes one subscriber may hold (``SubscriberQueue``).
     private let bufferBytes: Int
-    private let heartbeat: Duration
+    private let heartbeat: TimeAmount
+    /// The loop whose clock runs the heartbeat, the expiry sweep and the deadlines: a
+    /// server's, or a test's `NIOAsyncTestingEventLoop`, whose time only moves when told.
+    let timers: any EventLoop
     private let metrics: BrokerMetrics
     private let logger: Logger
     private let allocator = ByteBufferAllocator()
     /// The writers of the event loops the streams are on.
     let loopWriters = LoopWriters()
 
-    init(store: any EventStore, bufferBytes: Int, heartbeat: Duration, metrics: BrokerMetrics, logger: Logger) {
+    init(
+        store: any EventStore, bufferBytes: Int, heartbeat: Duration, metrics: BrokerMetrics, logger: Logger,
+        timers: any EventLoop = MultiThreadedEventLoopGroup.singleton.any()
+    ) {
         self.feed = store.subscribe()
         self.state = Locked(State(lastSeq: feed.startSeq))
         self.bufferBytes = bufferBytes
-        self.heartbeat = heartbeat
+        self.heartbeat = TimeAmount(heartbeat)
+        self.timers = timers
         self.metrics = metrics
         self.logger = logger
     }
@@ -73,26 +83,37 @@ final class SubscriberHub: Service, Sendable {
     /// Feeds subscribers until the service is shut down, with a heartbeat comment for
     /// every connection each `heartbeat`.
     func run() async throws {
+        let timers = startTimers()
         await withDiscardingTaskGroup { group in
             group.addTask {
                 for await record in self.feed.records.cancelOnGracefulShutdown() { self.publish(record) }
             }
-            group.addTask {
-                while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                    try? await Task.sleep(for: self.heartbeat)
-                    self.broadcast(SSEMessage.comment("ping", allocator: self.allocator))
-                }
-            }
-            group.addTask {
-                while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                    try? await Task.sleep(for: Self.expirySweep)
-                    self.endExpired(at: .now)
-                }
-            }
             try? await gracefulShutdown()
             group.cancelAll()
         }
+        for timer in timers { timer.cancel() }
         closeAll()
+    }
+
+    /// The heartbeat and the expiry sweep, on ``timers``; ``run()`` starts them, and a
+    /// test that drives the clock itself may too.
+    func startTimers() -> [RepeatedTask] {
+        [
+            timers.scheduleRepeatedTask(initialDelay: heartbeat, delay: heartbeat) { _ in
+                self.broadcast(SSEMessage.comment("ping", allocator: self.allocator))
+            },
+            timers.scheduleRepeatedTask(initialDelay: Self.expirySweep, delay: Self.expirySweep) { _ in
+                self.endExpired(at: self.timers.now)
+            },
+        ]
+    }
+
+    /// The time on ``timers``' clock.
+    var now: NIODeadline { timers.now }
+
+    /// The deadline on ``timers``' clock that a wall-clock date (a token's expiry) falls at.
+    func deadline(at date: Date) -> NIODeadline {
+        now + .milliseconds(Int64((date.timeIntervalSinceNow * 1000).rounded(.up)))
     }
 
     /// Registers a subscriber for the records after the hub's current seq. With
@@ -102,7 +123,7 @@ final class SubscriberHub: Service, Sendable {
     /// With `after`, records up to that seq are not fed (a resumed subscriber has them,
     /// even when it resumes past what the hub has published so far).
     func register(
-        _ selector: EventSelector, format: SSEFormat, deadline: ContinuousClock.Instant? = nil, ifAt expectedSeq: UInt64? = nil,
+        _ selector: EventSelector, format: SSEFormat, deadline: NIODeadline? = nil, ifAt expectedSeq: UInt64? = nil,
         after: UInt64 = 0
     ) -> Registration? {
         let queue = SubscriberQueue(limit: bufferBytes)
@@ -172,11 +193,11 @@ final class SubscriberHub: Service, Sendable {
 
     /// Ends the streams whose token is no longer valid: each gets what is queued for
     /// it and a `: token expired` comment, then its connection's response ends.
-    func endExpired(at now: ContinuousClock.Instant) {
+    func endExpired(at now: NIODeadline) {
         let expired = state.withLock { state -> [Subscriber] in
             guard let earliest = state.earliestDeadline, earliest <= now else { return [] }
             var expired: [Subscriber] = []
-            var earliestLeft: ContinuousClock.Instant?
+            var earliestLeft: NIODeadline?
             for (id, subscriber) in state.subscribers {
                 guard let deadline = subscriber.deadline else { continue }
                 if deadline <= now {

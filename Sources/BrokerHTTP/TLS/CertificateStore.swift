@@ -1,5 +1,5 @@
+import BrokerStore
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 
@@ -15,28 +15,28 @@ public final class CertificateStore: Sendable {
         let key: NIOSSLPrivateKey
     }
 
-    private let current: NIOLockedValueBox<Pair>
+    private let current: Locked<Pair>
 
     /// Reads both files; throws when either cannot be used or they do not match.
     public init(certificatePath: String, keyPath: String) throws(TLSFileError) {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
-        current = NIOLockedValueBox(try Self.load(certificatePath: certificatePath, keyPath: keyPath))
+        current = Locked(try Self.load(certificatePath: certificatePath, keyPath: keyPath))
     }
 
     /// Reads both files again; on failure the current pair stays and the error is thrown.
     public func reload() throws(TLSFileError) {
         let pair = try Self.load(certificatePath: certificatePath, keyPath: keyPath)
-        current.withLockedValue { $0 = pair }
+        current.withLock { $0 = pair }
     }
 
     /// The first certificate of the current chain, for logs and tests.
-    public var leafCertificate: NIOSSLCertificate { current.withLockedValue { $0.chain[0] } }
+    public var leafCertificate: NIOSSLCertificate { current.withLock { $0.chain[0] } }
 
     /// A server configuration (TLS 1.2 or later) whose every handshake uses the pair
     /// current at that moment.
     func serverConfiguration() -> TLSConfiguration {
-        let pair = current.withLockedValue { $0 }
+        let pair = current.withLock { $0 }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: pair.chain.map { .certificate($0) }, privateKey: .privateKey(pair.key))
         configuration.minimumTLSVersion = .tlsv12
@@ -44,7 +44,7 @@ public final class CertificateStore: Sendable {
         // that a client that stopped reading cannot hold a shutdown (SPEC 4.10).
         configuration.shutdownTimeout = .milliseconds(500)
         configuration.sslContextCallback = { [current] _, promise in
-            let pair = current.withLockedValue { $0 }
+            let pair = current.withLock { $0 }
             var override = NIOSSLContextConfigurationOverride()
             override.certificateChain = pair.chain.map { .certificate($0) }
             override.privateKey = .privateKey(pair.key)

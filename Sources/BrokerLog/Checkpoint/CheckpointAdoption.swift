@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// What a usable checkpoint gives an open: the segments it covers, opened (the
 /// newest for writing) and sized as it says, the latest index as a name-chain check

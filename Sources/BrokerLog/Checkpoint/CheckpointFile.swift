@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// The `CHECKPOINT` file of a data directory (SPEC.md 2.6): replaced whole and
 /// atomically, so a crash leaves the old checkpoint or the new one.

@@ -29,7 +29,7 @@ public enum FrameProblem: Error, Equatable, Sendable, CustomStringConvertible {
     case badPrevSeq(seq: UInt64, prevSeq: UInt64)
     /// A link to no record (`prevSeq` 0) with a non-zero offset, or a link to an offset inside a header.
     case badPrevOffset(prevSeq: UInt64, prevOffset: UInt32)
-    /// A seq (of a record or a segment's base) outside 1...``RecordFrame/maxSeq``.
+    /// A seq (of a record or a segment's base) outside 1...2^63 − 1 (SPEC.md 1).
     case seqOutOfRange(UInt64)
     /// A file named like a segment that cannot be one (a directory; a name whose seq is out of range).
     case notASegmentFile(String)

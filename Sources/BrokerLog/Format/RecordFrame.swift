@@ -17,6 +17,21 @@ package enum RecordFrame {
     /// frame's header and name in one small read.
     package static let maxHeadSize = prefixSize + fixedBodySize + EventName.maxBytes
 
+    /// Where each field starts in a frame (SPEC.md 2.3's table), the name last: what
+    /// follows it (the key section, the payload) moves with the name's length.
+    package enum Offset {
+        package static let bodyLength = 0
+        package static let crc = 4
+        package static let seq = 8
+        package static let timestamp = 16
+        package static let prevSeq = 24
+        package static let prevOffset = 32
+        package static let codec = 36
+        package static let flags = 37
+        package static let nameLength = 38
+        package static let name = 40
+    }
+
     /// The fields of one record before encoding.
     package struct Fields {
         package var seq: UInt64
@@ -82,16 +97,16 @@ package enum RecordFrame {
         let frameSize = output.count - start
         output.withUnsafeMutableBytes { all in
             let frame = UnsafeMutableRawBufferPointer(rebasing: all[start...])
-            frame.storeLE(UInt32(frameSize - prefixSize), at: 0)
+            frame.storeLE(UInt32(frameSize - prefixSize), at: Offset.bodyLength)
             let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: frame[prefixSize...]))
-            frame.storeLE(crc, at: 4)
+            frame.storeLE(crc, at: Offset.crc)
         }
         return frameSize
     }
 
     /// The CRC field of the frame that starts at `start` in `bytes`.
     static func crcField(of bytes: [UInt8], at start: Int) -> UInt32 {
-        bytes.withUnsafeBytes { $0.loadLE(UInt32.self, at: start + 4) }
+        bytes.withUnsafeBytes { $0.loadLE(UInt32.self, at: start + Offset.crc) }
     }
 
     /// Parses and checks the frame at the start of `bytes` (rules 1 to 3 of SPEC.md 2.3;
@@ -101,13 +116,13 @@ package enum RecordFrame {
         _ bytes: UnsafeRawBufferPointer, version: UInt16 = SegmentHeader.currentVersion, checkCRC: Bool = true
     ) throws(FrameProblem) -> FrameView {
         guard bytes.count >= prefixSize else { throw .short(needed: prefixSize, available: bytes.count) }
-        let bodyLength = bytes.loadLE(UInt32.self, at: 0)
+        let bodyLength = bytes.loadLE(UInt32.self, at: Offset.bodyLength)
         guard bodyLength >= minBodyLength, bodyLength <= maxBodyLength else { throw .badBodyLength(bodyLength) }
         let frameSize = prefixSize + Int(bodyLength)
         guard bytes.count >= frameSize else { throw .short(needed: frameSize, available: bytes.count) }
         let frame = UnsafeRawBufferPointer(rebasing: bytes[0..<frameSize])
         if checkCRC {
-            let stored = frame.loadLE(UInt32.self, at: 4)
+            let stored = frame.loadLE(UInt32.self, at: Offset.crc)
             let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: frame[prefixSize...]))
             guard stored == computed else { throw .crcMismatch(stored: stored, computed: computed) }
         }
@@ -120,12 +135,12 @@ package enum RecordFrame {
         seq: UInt64, prevSeq: UInt64, prevOffset: UInt32, timestamp: Int64, name: UnsafeRawBufferPointer
     )? {
         guard bytes.count >= prefixSize + fixedBodySize else { return nil }
-        let nameLength = Int(bytes.loadLE(UInt16.self, at: 38))
-        guard nameLength >= 1, bytes.count >= 40 + nameLength else { return nil }
+        let nameLength = Int(bytes.loadLE(UInt16.self, at: Offset.nameLength))
+        guard nameLength >= 1, bytes.count >= Offset.name + nameLength else { return nil }
         return (
-            bytes.loadLE(UInt64.self, at: 8), bytes.loadLE(UInt64.self, at: 24),
-            bytes.loadLE(UInt32.self, at: 32), bytes.loadLE(Int64.self, at: 16),
-            UnsafeRawBufferPointer(rebasing: bytes[40..<(40 + nameLength)])
+            bytes.loadLE(UInt64.self, at: Offset.seq), bytes.loadLE(UInt64.self, at: Offset.prevSeq),
+            bytes.loadLE(UInt32.self, at: Offset.prevOffset), bytes.loadLE(Int64.self, at: Offset.timestamp),
+            UnsafeRawBufferPointer(rebasing: bytes[Offset.name..<(Offset.name + nameLength)])
         )
     }
 }
@@ -152,7 +167,7 @@ package struct FrameView {
     /// The idempotency key of a keyed frame (a batch's first).
     package var key: IdempotencyKey? {
         guard isKeyed else { return nil }
-        let start = 40 + nameBytes.count
+        let start = RecordFrame.Offset.name + nameBytes.count
         let length = Int(bytes[start])
         return IdempotencyKey(
             validated: [UInt8](bytes[(start + 1)..<(start + 1 + length)]),
@@ -162,11 +177,11 @@ package struct FrameView {
     package var frameSize: Int { bytes.count }
 
     /// The frame's CRC field.
-    package var crc: UInt32 { bytes.loadLE(UInt32.self, at: 4) }
+    package var crc: UInt32 { bytes.loadLE(UInt32.self, at: RecordFrame.Offset.crc) }
     /// The name's UTF-8 bytes.
     package var nameBytes: UnsafeRawBufferPointer {
-        let length = Int(bytes.loadLE(UInt16.self, at: 38))
-        return UnsafeRawBufferPointer(rebasing: bytes[40..<(40 + length)])
+        let length = Int(bytes.loadLE(UInt16.self, at: RecordFrame.Offset.nameLength))
+        return UnsafeRawBufferPointer(rebasing: bytes[RecordFrame.Offset.name..<(RecordFrame.Offset.name + length)])
     }
     /// The stored payload (for LZ4: the length field and the block).
     package var payload: UnsafeRawBufferPointer {
@@ -181,22 +196,23 @@ package struct FrameView {
     }
 
     fileprivate init(checkedFrame frame: UnsafeRawBufferPointer, version: UInt16) throws(FrameProblem) {
-        let codecByte = frame[36]
+        let codecByte = frame[RecordFrame.Offset.codec]
         guard let codec = Codec(rawValue: codecByte) else { throw .badCodec(codecByte) }
-        let flags = frame[37]
+        let flags = frame[RecordFrame.Offset.flags]
         if version == 1 {
             guard flags == 0 else { throw .badReserved(flags) }
         } else {
             guard flags & ~FrameFlags.known == 0 else { throw .badFlags(flags) }
         }
-        let nameLength = Int(frame.loadLE(UInt16.self, at: 38))
-        guard nameLength >= 1, nameLength <= EventName.maxBytes, 40 + nameLength <= frame.count else {
+        let nameLength = Int(frame.loadLE(UInt16.self, at: RecordFrame.Offset.nameLength))
+        let nameEnd = RecordFrame.Offset.name + nameLength
+        guard nameLength >= 1, nameLength <= EventName.maxBytes, nameEnd <= frame.count else {
             throw .badNameLength(nameLength)
         }
-        if let why = EventName.problem(withUTF8: UnsafeRawBufferPointer(rebasing: frame[40..<(40 + nameLength)])) {
+        if let why = EventName.problem(withUTF8: UnsafeRawBufferPointer(rebasing: frame[RecordFrame.Offset.name..<nameEnd])) {
             throw .badName(why)
         }
-        var payloadStart = 40 + nameLength
+        var payloadStart = nameEnd
         if flags & FrameFlags.keyed != 0 {
             guard payloadStart < frame.count else { throw .badIdempotencyKey("no key length") }
             let keyLength = Int(frame[payloadStart])
@@ -215,16 +231,16 @@ package struct FrameView {
                 throw .badCompressedPayload("uncompressed length \(original) exceeds the limit")
             }
         }
-        let seq = frame.loadLE(UInt64.self, at: 8)
-        let prevSeq = frame.loadLE(UInt64.self, at: 24)
-        let prevOffset = frame.loadLE(UInt32.self, at: 32)
+        let seq = frame.loadLE(UInt64.self, at: RecordFrame.Offset.seq)
+        let prevSeq = frame.loadLE(UInt64.self, at: RecordFrame.Offset.prevSeq)
+        let prevOffset = frame.loadLE(UInt32.self, at: RecordFrame.Offset.prevOffset)
         guard seq >= 1, seq <= RecordFrame.maxSeq else { throw .seqOutOfRange(seq) }
         guard prevSeq < seq else { throw .badPrevSeq(seq: seq, prevSeq: prevSeq) }
         guard prevSeq == 0 ? prevOffset == 0 : prevOffset >= SegmentHeader.size else {
             throw .badPrevOffset(prevSeq: prevSeq, prevOffset: prevOffset)
         }
         self.seq = seq
-        self.timestamp = frame.loadLE(Int64.self, at: 16)
+        self.timestamp = frame.loadLE(Int64.self, at: RecordFrame.Offset.timestamp)
         self.prevSeq = prevSeq
         self.prevOffset = prevOffset
         self.codec = codec

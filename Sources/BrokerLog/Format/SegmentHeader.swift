@@ -7,6 +7,16 @@ package struct SegmentHeader: Sendable, Equatable {
     package static let currentVersion: UInt16 = 2
     package static let readableVersions: ClosedRange<UInt16> = 1...2
 
+    /// Where each field starts (SPEC.md 2.2's table); the CRC covers the bytes before it.
+    package enum Offset {
+        package static let magic = 0
+        package static let version = 8
+        package static let flags = 10
+        package static let baseSeq = 12
+        package static let createdMs = 20
+        package static let crc = 28
+    }
+
     package var version: UInt16
     package var flags: UInt16
     package var baseSeq: UInt64
@@ -34,16 +44,16 @@ package struct SegmentHeader: Sendable, Equatable {
     /// Decodes and checks a header from the first bytes of a segment.
     package static func decode(_ bytes: UnsafeRawBufferPointer) throws(FrameProblem) -> SegmentHeader {
         guard bytes.count >= size else { throw .short(needed: size, available: bytes.count) }
-        guard bytes.prefix(8).elementsEqual(magic) else { throw .badMagic }
-        let stored = bytes.loadLE(UInt32.self, at: 28)
-        let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<28]))
+        guard bytes[Offset.magic..<(Offset.magic + magic.count)].elementsEqual(magic) else { throw .badMagic }
+        let stored = bytes.loadLE(UInt32.self, at: Offset.crc)
+        let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<Offset.crc]))
         guard stored == computed else { throw .headerCRCMismatch(stored: stored, computed: computed) }
-        let version = bytes.loadLE(UInt16.self, at: 8)
+        let version = bytes.loadLE(UInt16.self, at: Offset.version)
         guard readableVersions.contains(version) else { throw .unsupportedVersion(version) }
-        let flags = bytes.loadLE(UInt16.self, at: 10)
+        let flags = bytes.loadLE(UInt16.self, at: Offset.flags)
         guard flags == 0 else { throw .badHeaderFlags(flags) }
-        let baseSeq = bytes.loadLE(UInt64.self, at: 12)
+        let baseSeq = bytes.loadLE(UInt64.self, at: Offset.baseSeq)
         guard baseSeq >= 1, baseSeq <= RecordFrame.maxSeq else { throw .seqOutOfRange(baseSeq) }
-        return SegmentHeader(baseSeq: baseSeq, createdMs: bytes.loadLE(Int64.self, at: 20), version: version)
+        return SegmentHeader(baseSeq: baseSeq, createdMs: bytes.loadLE(Int64.self, at: Offset.createdMs), version: version)
     }
 }

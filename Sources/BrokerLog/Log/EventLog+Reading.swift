@@ -94,7 +94,7 @@ extension ReadView {
         guard read == head.count else { return nil }
         return head.withUnsafeBytes { bytes in
             let size = RecordFrame.prefixSize + Int(bytes.loadLE(UInt32.self, at: 0))
-            return (bytes.loadLE(UInt64.self, at: 8), bytes.loadLE(Int64.self, at: 16), size)
+            return (bytes.loadLE(UInt64.self, at: RecordFrame.Offset.seq), bytes.loadLE(Int64.self, at: RecordFrame.Offset.timestamp), size)
         }
     }
 }

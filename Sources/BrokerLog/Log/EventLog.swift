@@ -1,12 +1,7 @@
 import BrokerStore
 import Dispatch
+import Glibc
 import Logging
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The segment log of one data directory: appends, the latest index, reads,
 /// history and a live feed of appended records. One writer per directory.
@@ -355,7 +350,7 @@ public final class EventLog: Sendable {
 
     /// Starts a feed of every record made visible from now on, in seq order. Records
     /// with seq up to the subscription's `startSeq` are in the log already: read them
-    /// with ``read(from:)`` or ``latest(upTo:)`` for a gapless hand-over.
+    /// with ``read(from:)`` or ``latest(upTo:where:)`` for a gapless hand-over.
     public func subscribe() -> StoreSubscription {
         state.withLock { state in state.feed.subscribe(startSeq: state.visibleSeq) }
     }

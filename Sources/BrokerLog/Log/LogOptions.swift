@@ -60,7 +60,7 @@ public struct LogOptions: Sendable {
         self.faults = nil
     }
 
-    /// The real-time clock in milliseconds (``WallClock``).
+    /// The real-time clock in milliseconds (`WallClock`).
     public static let systemClock: @Sendable () -> Int64 = WallClock.milliseconds
 
     func validate() throws(LogError) {

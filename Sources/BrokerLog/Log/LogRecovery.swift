@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Opens a data directory for writing: takes the lock, checks every segment, rebuilds
 /// the latest index and cuts a torn tail off the newest segment (SPEC.md 3.4).
@@ -154,7 +150,12 @@ struct LogRecovery {
 
     /// A segment the walk found sound, opened for the log (for writing when it is the newest).
     fileprivate func adoptWalked(_ reader: SegmentReader, writable: Bool) throws(LogError) -> Segment {
-        let file = writable ? try FileHandle.open(reader.path, flags: O_RDWR) : reader.file
+        // The recovery walk reads the directory's files, so a sealed segment keeps the
+        // handle it was read with.
+        let file: FileHandle =
+            if !writable, let opened = reader.file as? FileHandle { opened } else {
+                try FileHandle.open(reader.path, flags: writable ? O_RDWR : O_RDONLY)
+            }
         return Segment(header: reader.header, path: reader.path, file: file, faults: options.faults)
     }
 

@@ -1,9 +1,9 @@
 import BrokerStore
 
-/// The segment log of one data directory as an ``EventStore``: what `broker serve`
+/// The segment log of one data directory as an `EventStore`: what `broker serve`
 /// serves by default. It adds nothing to ``EventLog`` but the store's vocabulary: the
-/// log's own errors become the ``StoreError`` a client meets (a damaged segment, a
-/// failed write or fsync, a closed log: ``StoreError/unavailable(_:)``).
+/// log's own errors become the `StoreError` a client meets (a damaged segment, a
+/// failed write or fsync, a closed log: `StoreError.unavailable`).
 public final class SegmentStore: EventStore {
     /// The log this store serves; the tools and the tests use it directly.
     public let log: EventLog

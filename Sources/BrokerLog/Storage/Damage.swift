@@ -1,6 +1,6 @@
 /// Something a walk of the log found wrong: where it is and what it is. Every part of
 /// Broker reports damage with this one type and this one wording; what it means is
-/// for each caller's ``DamagePolicy`` to decide.
+/// for each caller's `DamagePolicy` to decide.
 public struct Damage: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// Bytes that cannot be what the format says is there.

@@ -1,13 +1,9 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// An open file descriptor, closed when the last reference goes. The descriptor is
 /// immutable, so the handle can be shared between threads: POSIX positioned reads
 /// and writes need no shared offset.
-package final class FileHandle: Sendable {
+package final class FileHandle: ByteSource {
     let fd: Int32
     let path: String
 
@@ -28,14 +24,14 @@ package final class FileHandle: Sendable {
         try open(path, flags: O_RDONLY)
     }
 
-    func size() throws(LogError) -> Int {
+    package func size() throws(LogError) -> Int {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .io(path: path, operation: "fstat", errno: errno) }
         return Int(info.st_size)
     }
 
     /// Reads up to `buffer.count` bytes at `offset`; fewer only at the end of the file.
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(LogError) -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(LogError) -> Int {
         var done = 0
         while done < buffer.count {
             let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
@@ -60,13 +56,6 @@ package final class FileHandle: Sendable {
             }
             done += n
         }
-    }
-
-    /// Reads up to `count` bytes at `offset` into the start of `buffer`.
-    func read(into buffer: inout [UInt8], count: Int, at offset: Int) throws(LogError) -> Int {
-        try buffer.withUnsafeMutableBytes { bytes in
-            Result { () throws(LogError) in try read(into: UnsafeMutableRawBufferPointer(rebasing: bytes[0..<count]), at: offset) }
-        }.get()
     }
 
     /// Writes `bytes[range]` at `offset`.

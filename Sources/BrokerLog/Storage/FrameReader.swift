@@ -1,4 +1,4 @@
-/// Reads the frames of one segment file in order through a reusable buffer, from a
+/// Reads the frames of one segment (a file, or bytes in memory) in order through a reusable buffer, from a
 /// start offset up to a limit, checking each frame and the seq order. This is the
 /// one sequential parser of segments; ``LogWalker`` drives it for every reader.
 ///
@@ -13,7 +13,7 @@ package final class FrameReader {
         case damage(offset: Int, problem: FrameProblem)
     }
 
-    let file: FileHandle
+    let file: any ByteSource
     /// File offset of the next frame.
     package private(set) var offset: Int
     /// Bytes beyond this offset are not read.
@@ -34,7 +34,7 @@ package final class FrameReader {
     private var bufferCount = 0
     private let chunkSize: Int
 
-    init(file: FileHandle, version: UInt16, from offset: Int, limit: Int, expectedSeq: UInt64?, chunkSize: Int = 1 << 20) {
+    package init(file: any ByteSource, version: UInt16, from offset: Int, limit: Int, expectedSeq: UInt64?, chunkSize: Int = 1 << 20) {
         self.file = file
         self.version = version
         self.offset = offset

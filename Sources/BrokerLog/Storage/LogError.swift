@@ -1,9 +1,5 @@
 import BrokerStore
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Everything the log reports as failure: the module's one error type. It lives with
 /// Storage, the lowest layer that fails, so that errors stay typed from a failed

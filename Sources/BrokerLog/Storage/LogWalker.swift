@@ -39,7 +39,8 @@ package final class LogWalker<Policy: DamagePolicy> {
         }
 
         package init(
-            _ segment: SegmentReader, from: Int = SegmentHeader.size, expectedSeq: UInt64? = nil, limit: Int? = nil, readAhead: Int = 1 << 20
+            _ segment: SegmentReader, from: Int = SegmentHeader.size, expectedSeq: UInt64? = nil, limit: Int? = nil, readAhead: Int = 1 << 20,
+            isNewest: Bool = false
         ) {
             self.path = segment.path
             self.opened = segment
@@ -47,6 +48,7 @@ package final class LogWalker<Policy: DamagePolicy> {
             self.expectedSeq = expectedSeq
             self.limit = limit
             self.readAhead = readAhead
+            self.isNewest = isNewest
         }
     }
 
@@ -284,7 +286,7 @@ package final class LogWalker<Policy: DamagePolicy> {
 
     /// A newest segment shorter than a header, or all zeros, was being created when
     /// the writer stopped (SPEC.md 2.4 writes and fsyncs the header before any record).
-    private static func isTornCreation(_ file: FileHandle) throws(LogError) -> Bool {
+    private static func isTornCreation(_ file: any ByteSource) throws(LogError) -> Bool {
         let size = try file.size()
         if size < SegmentHeader.size { return true }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)

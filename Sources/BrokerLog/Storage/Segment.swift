@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// One segment file as the open log keeps it: its file, size, last seq and sparse
 /// offset index. Only the newest (active) one is written.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Segment file names: the base seq in 20 zero-padded digits, then `.seg` (SPEC.md 2.1).
 package enum SegmentFileName {

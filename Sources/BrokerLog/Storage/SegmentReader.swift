@@ -5,7 +5,8 @@ package struct SegmentReader: Sendable {
     package let header: SegmentHeader
     /// The file's size when it was opened; frames are read up to here.
     package let fileSize: Int
-    package let file: FileHandle
+    /// Where its bytes are read from: the file, or memory (``MemoryBytes``).
+    package let file: any ByteSource
 
     /// Opens a segment and checks its header. When the file has a segment name, the
     /// header's base seq must equal the name's seq.
@@ -15,7 +16,7 @@ package struct SegmentReader: Sendable {
     }
 
     /// Checks the header of an open segment file; damage is thrown as ``LogError/corrupt(segment:offset:problem:)``.
-    package init(file: FileHandle, path: String, expectedBaseSeq: UInt64?) throws(LogError) {
+    package init(file: any ByteSource, path: String, expectedBaseSeq: UInt64?) throws(LogError) {
         let size = try file.size()
         var headerBytes = [UInt8](repeating: 0, count: SegmentHeader.size)
         let read = try file.read(into: &headerBytes, count: headerBytes.count, at: 0)
@@ -34,7 +35,7 @@ package struct SegmentReader: Sendable {
     }
 
     /// A segment whose header was checked when the log opened it.
-    package init(file: FileHandle, path: String, header: SegmentHeader, fileSize: Int) {
+    package init(file: any ByteSource, path: String, header: SegmentHeader, fileSize: Int) {
         self.path = path
         self.header = header
         self.fileSize = fileSize

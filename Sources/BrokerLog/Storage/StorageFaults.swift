@@ -1,9 +1,5 @@
 import BrokerStore
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A hook that makes storage operations fail, so tests can show what a full disk or a
 /// failing device does to the log (SPEC.md 3.3, 6). Production code passes none.

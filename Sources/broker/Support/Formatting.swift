@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 enum Formatting {
     /// `2026-11-29T03:36:10.293Z` for a time in ms since the Unix epoch.

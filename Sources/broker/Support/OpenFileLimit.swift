@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// The log keeps one descriptor per segment and the server one per connection, so a
 /// 1,024 soft limit (the usual default, systemd's included) would stop a 64 GiB log

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Buffered standard output for the tools. A closed pipe (`| head`) ends the program
 /// quietly with status 0 instead of an error.

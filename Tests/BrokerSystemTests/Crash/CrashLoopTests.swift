@@ -2,11 +2,8 @@ import BrokerLog
 import BrokerStore
 import BrokerTestSupport
 import Foundation
+import Glibc
 import Testing
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Kills a writer with SIGKILL at random moments and checks, after each kill, that
 /// every acknowledged record is in the log, intact, with seqs unique and gapless, and

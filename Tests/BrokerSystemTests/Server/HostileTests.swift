@@ -1,10 +1,7 @@
 import BrokerTestSupport
 import Foundation
+import Glibc
 import Testing
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 extension ServerProcesses {
     /// The real server against clients that misbehave: it stays up, serves everyone

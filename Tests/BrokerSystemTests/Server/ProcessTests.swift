@@ -3,12 +3,9 @@ import BrokerLog
 import BrokerStore
 import BrokerTestSupport
 import Foundation
+import Glibc
 import NIOCore
 import Testing
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// The suites that start `broker` processes. They run one at a time: in parallel they
 /// starved each other's servers of CPU under ThreadSanitizer on two cores.

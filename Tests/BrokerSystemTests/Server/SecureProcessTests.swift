@@ -1,11 +1,8 @@
 import BrokerLog
 import BrokerTestSupport
 import Foundation
+import Glibc
 import Testing
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 extension ServerProcesses {
     /// The real `broker` with access control and TLS, driven by `broker token`, curl and

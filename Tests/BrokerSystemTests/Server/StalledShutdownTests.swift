@@ -1,11 +1,8 @@
 import BrokerLog
 import BrokerTestSupport
 import Foundation
+import Glibc
 import Testing
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 extension ServerProcesses {
     /// SIGTERM ends the server within 2 s (SPEC 4.10) even while a client that stopped

@@ -1,10 +1,7 @@
 import BrokerTestSupport
 import Foundation
+import Glibc
 import Testing
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 extension ServerProcesses {
     /// The real server's bounds on what one subscriber may cost it (SPEC.md 4.3): bytes

@@ -1,10 +1,7 @@
 import BrokerTestSupport
 import Foundation
+import Glibc
 import Testing
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 extension ServerProcesses {
     /// Batches, idempotency keys, expected seqs and `/state` through the real binary

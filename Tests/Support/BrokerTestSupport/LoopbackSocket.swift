@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// TCP sockets on 127.0.0.1 for the tests' own servers and port picks.
 public enum LoopbackSocket {

@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// A `nats-server` with JetStream on 127.0.0.1, in a scratch store directory, for
 /// the tests of the NATS client and the JetStream store. Stopped by its PID.

@@ -1,9 +1,6 @@
 import Dispatch
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// A plain TCP connection to the server, for requests no well-behaved client sends.
 /// Its blocking calls run on a Dispatch thread, off the cooperative pool; every

@@ -25,6 +25,12 @@ public struct SegmentBuilder {
             event: event, data: Array(data.utf8), compress: false, scratch: &scratch, into: &bytes)
     }
 
+    /// Drops every byte from `count` on, as a torn write leaves a file.
+    public mutating func truncate(to count: Int) {
+        bytes.removeSubrange(count...)
+        frameOffsets.removeAll { $0 >= count }
+    }
+
     /// Flips bits of the byte at `offset`.
     public mutating func flip(_ offset: Int, mask: UInt8 = 0x01) {
         bytes[offset] ^= mask
