@@ -177,3 +177,10 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Imports are internal unless a file says otherwise: a module re-exports only what its
+// public API needs, with `public import`.
+// (The library modules under Sources/; the tests and the tools keep Swift 6's default.)
+for target in package.targets where target.type == .regular && target.path == nil {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("InternalImportsByDefault")]
+}

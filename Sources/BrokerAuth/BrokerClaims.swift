@@ -1,5 +1,5 @@
-import Foundation
-import JWTKit
+public import Foundation
+public import JWTKit
 
 /// The claims Broker reads from a token (SPEC.md 4.11).
 public struct BrokerClaims: JWTPayload, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What one request may do: the scopes of its token, or of no token at all.
 public struct Grant: Sendable, Equatable {

@@ -1,11 +1,11 @@
 import BrokerAuth
-import BrokerStore
+public import BrokerStore
 import Glibc
-import Hummingbird
+public import Hummingbird
 import HummingbirdCore
 import HummingbirdHTTP2
 import Logging
-import NIOCore
+public import NIOCore
 import ServiceLifecycle
 import UnixSignals
 

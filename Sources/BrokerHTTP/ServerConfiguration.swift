@@ -1,6 +1,6 @@
-import BrokerAuth
+public import BrokerAuth
 import BrokerStore
-import Logging
+public import Logging
 
 /// Everything `broker serve` can be told (SPEC.md 4 and 5).
 public struct ServerConfiguration: Sendable {

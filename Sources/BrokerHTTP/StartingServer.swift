@@ -1,6 +1,6 @@
 import BrokerJSON
-import BrokerStore
-import Hummingbird
+public import BrokerStore
+public import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore

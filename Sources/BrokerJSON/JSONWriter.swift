@@ -1,4 +1,4 @@
-import BrokerStore
+public import BrokerStore
 
 /// Writes the JSON Broker sends: quoted strings and records.
 public enum JSONWriter {

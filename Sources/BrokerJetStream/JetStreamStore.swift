@@ -1,6 +1,6 @@
-import BrokerNATS
-import BrokerStore
-import Logging
+public import BrokerNATS
+public import BrokerStore
+public import Logging
 
 /// The event store of a front (`serve --nats`, SPEC.md 7): records live in a
 /// replicated JetStream stream, one message per record, the stream's seq as Broker's

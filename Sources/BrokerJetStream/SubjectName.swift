@@ -1,4 +1,4 @@
-import BrokerNATS
+public import BrokerNATS
 import BrokerStore
 
 /// The subject an event name is stored under (SPEC.md 7.2): the stream's subject

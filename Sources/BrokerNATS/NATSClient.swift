@@ -1,8 +1,8 @@
 import Foundation
-import Logging
+public import Logging
 import NIOConcurrencyHelpers
-import NIOCore
-import NIOPosix
+public import NIOCore
+public import NIOPosix
 
 /// A NATS client over SwiftNIO, scoped to what Broker uses: publish (with headers),
 /// subscribe, request and reply through one wildcard inbox, PING/PONG flushes, and

@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 import NIOConcurrencyHelpers
 
 /// An ordered push consumer: every message of a stream (or of one filter subject)

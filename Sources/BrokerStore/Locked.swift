@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+package import NIOConcurrencyHelpers
 
 /// A value behind a lock: the one lock of every module on the store vocabulary. It uses
 /// NIOLock (a pthread mutex), which ThreadSanitizer understands; Synchronization.Mutex

@@ -1,4 +1,4 @@
-import BrokerStore
+public import BrokerStore
 
 /// An ``EventStore`` in memory: the test double for what is built on the store
 /// vocabulary (the HTTP routes, the hub), as NIOEmbedded is for channels. It keeps the

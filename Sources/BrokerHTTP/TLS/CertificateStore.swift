@@ -1,7 +1,7 @@
 import BrokerStore
 import Logging
 import NIOCore
-import NIOSSL
+public import NIOSSL
 
 /// The server's certificate chain and private key, read from PEM files and read again
 /// on request (SIGHUP, SPEC.md 4.12). Every TLS handshake takes the pair current at

@@ -1,4 +1,4 @@
-import BrokerStore
+package import BrokerStore
 
 /// The record frame (SPEC.md 2.3): pure encoding and decoding, no I/O.
 package enum RecordFrame {

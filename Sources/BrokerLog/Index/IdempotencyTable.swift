@@ -1,4 +1,4 @@
-import BrokerStore
+package import BrokerStore
 import Crypto
 
 /// The idempotency keys of the last window (SPEC.md 3.6): for each key, which records

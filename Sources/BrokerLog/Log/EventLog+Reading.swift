@@ -1,4 +1,4 @@
-import BrokerStore
+public import BrokerStore
 
 /// A consistent view for reading: the segments as they were and the last visible seq.
 struct ReadView: Sendable {

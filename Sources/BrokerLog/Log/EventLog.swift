@@ -1,4 +1,4 @@
-import BrokerStore
+public import BrokerStore
 import Dispatch
 import Glibc
 import Logging

@@ -1,5 +1,5 @@
-import BrokerStore
-import Logging
+public import BrokerStore
+public import Logging
 
 /// When an append is acknowledged and made visible (SPEC.md 3.3).
 public enum Durability: Sendable, Equatable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import BrokerStore
+public import BrokerStore
 
 /// The segment log of one data directory as an `EventStore`: what `broker serve`
 /// serves by default. It adds nothing to ``EventLog`` but the store's vocabulary: the

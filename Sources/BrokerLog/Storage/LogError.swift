@@ -1,4 +1,4 @@
-import BrokerStore
+public import BrokerStore
 import Glibc
 
 /// Everything the log reports as failure: the module's one error type. It lives with
