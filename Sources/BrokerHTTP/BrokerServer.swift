@@ -164,18 +164,6 @@ public enum BrokerServer {
     }
 }
 
-/// The request context of Broker's routes: Hummingbird's, and the connection's channel,
-/// which an event stream writes its live messages to (``SubscriberQueue``).
-struct BrokerRequestContext: RequestContext {
-    var coreContext: CoreRequestContextStorage
-    let channel: any Channel
-
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        channel = source.channel
-    }
-}
-
 /// Closes the store once, whichever of the normal stop and the exit deadline comes first.
 private final class StoreCloser: Sendable {
     private let store: any EventStore

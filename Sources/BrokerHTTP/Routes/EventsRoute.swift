@@ -79,7 +79,3 @@ extension EventsRoute {
     }
 
 }
-
-extension HTTPField.Name {
-    static let lastEventID = Self("Last-Event-ID")!
-}

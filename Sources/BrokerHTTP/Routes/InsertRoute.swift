@@ -175,9 +175,3 @@ struct InsertRoute: Sendable {
     private static let json = Array("application/json".utf8)
     private static let ndjson = Array("application/x-ndjson".utf8)
 }
-
-extension HTTPField.Name {
-    static let idempotencyKey = Self("Idempotency-Key")!
-    static let idempotentReplayed = Self("Idempotent-Replayed")!
-    static let brokerSeq = Self("X-Broker-Seq")!
-}
