@@ -1,6 +1,6 @@
 import BrokerJSON
 public import BrokerStore
-public import Hummingbird
+import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore

@@ -1,4 +1,4 @@
-public import BrokerStore
+import BrokerStore
 public import Logging
 
 /// When an append is acknowledged and made visible (SPEC.md 3.3).
