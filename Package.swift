@@ -3,8 +3,8 @@ import PackageDescription
 
 // What the libFuzzer package in Fuzz/ links: a product only for `make fuzz`
 // (BROKER_FUZZ=1), never for users of the package.
-let fuzzProducts: [Product] =
-    Context.environment["BROKER_FUZZ"] == "1" ? [.library(name: "BrokerFuzzChecks", targets: ["BrokerFuzzChecks"])] : []
+let fuzzing = Context.environment["BROKER_FUZZ"] == "1"
+let fuzzProducts: [Product] = fuzzing ? [.library(name: "BrokerFuzzChecks", targets: ["BrokerFuzzChecks"])] : []
 // The NATS client is the JetStream store's, not a general one: the benchmarks' raw
 // JetStream reference (Benchmarks/Sources/JetStreamLoad) links it, with
 // BROKER_BENCHMARKS=1 (the Makefile's bench and load targets set it).
@@ -101,7 +101,10 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             exclude: ["Assets"],
-            plugins: ["EmbedWebAssets"]
+            // The fuzzing build compiles and links everything it plans with libFuzzer's
+            // flags, and libFuzzer's `main` cannot link beside the plugin's tool; it needs
+            // nothing of BrokerHTTP.
+            plugins: fuzzing ? [] : ["EmbedWebAssets"]
         ),
         // A NATS client on SwiftNIO: the core protocol with headers, request/reply,
         // reconnection, and the JetStream calls and ordered consumer Broker uses.
