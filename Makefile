@@ -88,7 +88,7 @@ docs: deps
 	$(SWIFT) package dump-symbol-graph --minimum-access-level public >/dev/null
 	@set -e; mkdir -p .build/docs; graphs=$$(find .build -type d -name symbolgraph | head -1); \
 	for module in $(DOC_MODULES); do \
-		mine=$$(mktemp -d); cp $$graphs/$$module.symbols.json $$graphs/$$module@*.symbols.json $$mine/ 2>/dev/null || cp $$graphs/$$module.symbols.json $$mine/; \
+		mine=$$(mktemp -d); find $$graphs -name "$$module.symbols.json" -o -name "$$module@*.symbols.json" | xargs cp -t $$mine; \
 		$$(dirname $$(readlink -f $$(command -v $(SWIFT))))/docc convert Sources/$$module/$$module.docc --additional-symbol-graph-dir $$mine \
 			--fallback-display-name $$module --fallback-bundle-identifier org.broker.$$module \
 			--output-path .build/docs/$$module.doccarchive --warnings-as-errors >/dev/null; \

@@ -27,34 +27,36 @@ struct RouterHarness: HTTPRequesting {
         _ configuration: ServerConfiguration = ServerHarness.configuration(), store: any EventStore = MemoryStore(),
         _ body: @escaping @Sendable (RouterHarness) async throws -> T
     ) async throws -> T {
-        let app = try BrokerServer.makeApplication(store: store, configuration: configuration)
-        return try await app.test(.router) { client in
-            try await body(RouterHarness(client: client, store: store, log: nil, dataDirectory: nil))
+        try await serve(configuration, store: store, log: nil, dataDirectory: nil, body)
+    }
+
+    /// The same over a segment log in a fresh directory, for what only the segment
+    /// store shows: its bytes on disk, fsyncs, faults of its storage.
+    static func with<T: Sendable>(
+        _ configuration: ServerConfiguration = ServerHarness.configuration(), log options: LogOptions,
+        _ body: @escaping @Sendable (RouterHarness) async throws -> T
+    ) async throws -> T {
+        let dataDirectory = NSTemporaryDirectory() + "broker-router-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        let log = try EventLog.open(directory: dataDirectory, options: options)
+        do {
+            let result = try await serve(configuration, store: SegmentStore(log), log: log, dataDirectory: dataDirectory, body)
+            await log.close()
+            return result
+        } catch {
+            await log.close()
+            throw error
         }
     }
 
-    /// The same over a segment log in a fresh directory (or `directory`), for what only
-    /// the segment store shows: its bytes on disk, fsyncs, faults of its storage.
-    static func with<T: Sendable>(
-        _ configuration: ServerConfiguration = ServerHarness.configuration(), log options: LogOptions, directory: String? = nil,
+    private static func serve<T: Sendable>(
+        _ configuration: ServerConfiguration, store: any EventStore, log: EventLog?, dataDirectory: String?,
         _ body: @escaping @Sendable (RouterHarness) async throws -> T
     ) async throws -> T {
-        let dataDirectory = directory ?? NSTemporaryDirectory() + "broker-router-\(UUID().uuidString)"
-        defer { if directory == nil { try? FileManager.default.removeItem(atPath: dataDirectory) } }
-        let log = try EventLog.open(directory: dataDirectory, options: options)
-        let store = SegmentStore(log)
         let app = try BrokerServer.makeApplication(store: store, configuration: configuration)
-        let result: Result<T, any Error>
-        do {
-            result = .success(
-                try await app.test(.router) { client in
-                    try await body(RouterHarness(client: client, store: store, log: log, dataDirectory: dataDirectory))
-                })
-        } catch {
-            result = .failure(error)
+        return try await app.test(.router) { client in
+            try await body(RouterHarness(client: client, store: store, log: log, dataDirectory: dataDirectory))
         }
-        await log.close()
-        return try result.get()
     }
 
     func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws -> Reply {
